@@ -1,0 +1,1 @@
+"""tap: AWS CloudFormation for two systems, built with troposphere and awacs."""

@@ -1,0 +1,52 @@
+"""CloudWatch log groups with retention, kept when the stack lets go of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import GetAtt, Ref, logs
+
+from tap.blocks.iam import LogGroupRef
+from tap.blocks.lifecycle import retain, suppress
+from tap.stacktree import Stack
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    resource: logs.LogGroup
+
+    @property
+    def ref(self) -> LogGroupRef:
+        return LogGroupRef(
+            label=self.resource.title, name=Ref(self.resource), arn=GetAtt(self.resource, "Arn")
+        )
+
+
+def log_group(
+    stack: Stack,
+    logical_id: str,
+    retention_days: int,
+    *,
+    name: Any = None,
+    kms_key_arn: Any = None,
+) -> LogGroup:
+    """A log group with a retention period, retained on delete and replace.
+
+    Let CloudFormation pick the name unless a service dictates it (Lambda@Edge,
+    VPC flow logs to a fixed group). Log data is encrypted at rest by
+    CloudWatch Logs; pass `kms_key_arn` for a customer-managed key.
+    """
+    group = logs.LogGroup(logical_id, RetentionInDays=retention_days)
+    if name is not None:
+        group.LogGroupName = name
+    if kms_key_arn is not None:
+        group.KmsKeyId = kms_key_arn
+    else:
+        suppress(
+            group,
+            CKV_AWS_158="Encrypted at rest by CloudWatch Logs with service-owned keys; "
+            "a customer-managed key is opt-in through kms_key_arn.",
+        )
+    retain(group)
+    return LogGroup(stack.add(group))

@@ -1,0 +1,176 @@
+"""`python build.py`: emit every template into templates/, lint it, or check it is current.
+
+Exit codes: 0 success; 1 the build is not acceptable (stale templates with
+--check, lint findings, a quota crossed); 2 bad input (unknown system or
+environment, a config mistake), reported in one message without traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tap import config, paths
+from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
+from tap.errors import BuildError, UserError
+from tap.lint import Finding, Linter
+from tap.package import FunctionPackager
+from tap.systems import bootstrap
+from tap.systems import builder as system_builder
+
+BOOTSTRAP = "bootstrap"
+
+
+@dataclass
+class Target:
+    """One folder of templates/: a system in one environment, or the bootstrap stack."""
+
+    system: str
+    env: str | None
+    emission: Emission | None = None
+    region: str = "us-east-1"
+    findings: list[Finding] = field(default_factory=list)
+    linted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def folder(self) -> str:
+        return self.system if self.env is None else f"{self.system}/{self.env}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python build.py",
+        description="Emit, lint and check the CloudFormation templates of every system "
+        "and environment (config/<system>/<env>.toml -> templates/<system>/<env>/).",
+    )
+    parser.add_argument(
+        "--system", help=f"only this system: {', '.join((BOOTSTRAP,) + config.SYSTEMS)}"
+    )
+    parser.add_argument("--env", help="only this environment (a file name in config/<system>/)")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="write nothing; exit 1 listing every file in templates/ that differs from a fresh build",
+    )
+    parser.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
+    return parser.parse_args(argv)
+
+
+def select_targets(system: str | None, env: str | None, config_dir: Path) -> list[Target]:
+    if system is not None and system != BOOTSTRAP:
+        config.check_system(system)
+    if system == BOOTSTRAP and env is not None:
+        raise UserError("the bootstrap stack has no environments; drop --env")
+    systems = [system] if system else [BOOTSTRAP, *config.SYSTEMS]
+    targets = []
+    for name in systems:
+        if name == BOOTSTRAP:
+            targets.append(Target(BOOTSTRAP, None))
+            continue
+        known = config.environments(name, config_dir)
+        if env is not None:
+            config.config_file(name, env, config_dir)  # unknown environment: clear error
+        targets.extend(Target(name, each) for each in known if env in (None, each))
+    return targets
+
+
+def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -> None:
+    if target.system == BOOTSTRAP:
+        root, files, description = bootstrap.build(), {}, {"system": BOOTSTRAP}
+    else:
+        settings = config.load(target.system, target.env, config_dir)
+        target.region = settings.region
+        built = system_builder(target.system)(settings, packager)
+        root, files = built.root, built.files
+        description = {"system": target.system, "environment": target.env, "region": settings.region}
+    target.emission = emit_tree(root, target.folder, description, files)
+
+
+def lint_target(target: Target, linters: dict[str, Linter], templates_dir: Path) -> None:
+    linter = linters.setdefault(target.region, Linter(target.region))
+    for info in target.emission.templates:
+        shown = f"{templates_dir.name}/{target.folder}/{info.file_name}"
+        target.findings.extend(linter.lint(shown, info.stack.body, info.stack.sha256))
+    target.linted = True
+
+
+def summary(targets: list[Target]) -> str:
+    header = ("system", "env", "templates", "resources", "bytes", "lint", "seconds")
+    rows = [header]
+    for target in targets:
+        emission = target.emission
+        lint = (
+            "skipped" if not target.linted
+            else "clean" if not target.findings
+            else f"{len(target.findings)} findings"
+        )
+        rows.append((
+            target.system, target.env or "-", str(len(emission.templates)),
+            str(emission.resource_count), f"{emission.byte_count:,}", lint, f"{target.seconds:.2f}",
+        ))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )
+
+
+def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
+    started = time.perf_counter()
+    targets = select_targets(args.system, args.env, config_dir)
+    packager = FunctionPackager()
+    linters: dict[str, Linter] = {}
+    for target in targets:
+        began = time.perf_counter()
+        build_target(target, packager, config_dir)
+        if not args.no_lint:
+            lint_target(target, linters, templates_dir)
+        target.seconds = time.perf_counter() - began
+    emissions = [target.emission for target in targets]
+
+    status = 0
+    if args.check:
+        stale = stale_files(emissions, templates_dir)
+        if args.system is None and args.env is None:
+            stale += [
+                f"{path.relative_to(templates_dir.parent)} (not produced by the build)"
+                for path in orphan_files(emissions, templates_dir)
+            ]
+        if stale:
+            print("templates/ is stale; run `python build.py` and commit the result:", file=sys.stderr)
+            for line in stale:
+                print(f"  {line}", file=sys.stderr)
+            status = 1
+    else:
+        for emission in emissions:
+            write(emission, templates_dir)
+        if args.system is None and args.env is None:
+            for path in orphan_files(emissions, templates_dir):
+                path.unlink()
+
+    findings = [finding for target in targets for finding in target.findings]
+    if findings:
+        print(f"cfn-lint found {len(findings)} problems:", file=sys.stderr)
+        for finding in findings:
+            print(f"  {finding}", file=sys.stderr)
+        status = 1
+
+    print(summary(targets))
+    print(f"{'checked' if args.check else 'built'} {len(targets)} folders in "
+          f"{time.perf_counter() - started:.2f}s")
+    return status
+
+
+def main(
+    argv: list[str] | None = None,
+    config_dir: Path = paths.CONFIG_DIR,
+    templates_dir: Path = paths.TEMPLATES_DIR,
+) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args, config_dir, templates_dir)
+    except (UserError, BuildError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code

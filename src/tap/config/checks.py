@@ -1,0 +1,102 @@
+"""Reusable value checks for settings fields; each knows how to describe what it allows."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from tap.config.schema import Check, Invalid, show
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+log_retention = Check(
+    "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)) + " (days CloudWatch Logs accepts)",
+    lambda days: days in LOG_RETENTION_DAYS,
+)
+
+
+def between(low: float, high: float) -> Check:
+    return Check(f"a number from {low} to {high}", lambda value: low <= value <= high)
+
+
+def matches(pattern: str, description: str) -> Check:
+    compiled = re.compile(pattern)
+    return Check(description, lambda value: compiled.fullmatch(value) is not None)
+
+
+def each(check: Check) -> Check:
+    """Apply `check` to every item of a list setting."""
+    return Check(f"a list of {check.allowed}", lambda items: all(check.test(item) for item in items))
+
+
+def length_between(low: int, high: int) -> Check:
+    return Check(f"from {low} to {high} items", lambda items: low <= len(items) <= high)
+
+
+def _is_cidr(value: str, shortest: int, longest: int) -> bool:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return False
+    return shortest <= network.prefixlen <= longest
+
+
+def ipv4_cidr(shortest: int, longest: int) -> Check:
+    """An IPv4 network written in canonical form, such as 10.0.0.0/16."""
+    return Check(
+        f"an IPv4 CIDR block with no host bits set and a prefix from /{shortest} to /{longest}, "
+        "such as 10.0.0.0/16",
+        lambda value: _is_cidr(value, shortest, longest),
+    )
+
+
+_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+aws_region = matches(_REGION, "an AWS region code such as us-east-1 or eu-west-2")
+
+email = matches(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "an e-mail address such as ops@example.com",
+)
+
+
+def arn(service: str, resource: str = r".+", example: str = "") -> Check:
+    """An ARN of `service` in any partition; `resource` is a regex for the part after the account."""
+    pattern = rf"arn:aws(-cn|-us-gov|-iso(-[a-z])?)?:{service}:({_REGION})?:(\d{{12}})?:{resource}"
+    example = example or f"arn:aws:{service}:us-east-1:123456789012:..."
+    return matches(pattern, f"an ARN of the form {example}")
+
+
+acm_certificate_arn = arn(
+    "acm", r"certificate/[0-9a-f-]{36}",
+    "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>",
+)
+
+dns_name = matches(
+    r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    "a lower-case DNS name such as downloads.example.com",
+)
+
+
+def _valid_tags(tags: Mapping[str, str]) -> bool:
+    return len(tags) <= 40 and all(
+        1 <= len(key) <= 128 and len(value) <= 256 and not key.lower().startswith("aws:")
+        for key, value in tags.items()
+    )
+
+
+tags = Check(
+    "at most 40 tags, keys of 1-128 characters not starting with 'aws:', values up to 256 characters",
+    _valid_tags,
+)
+
+
+def require(condition: bool, key: str, value: Any, problem: str, allowed: str) -> None:
+    """For cross-field rules in a settings class's validate()."""
+    if not condition:
+        raise Invalid(f"{show(value)} {problem}", allowed, key=key)

@@ -1,0 +1,292 @@
+"""A root template and its nested templates, wired only through parameters and outputs.
+
+A `Stack` owns one troposphere `Template`. `parent.nest(child, {...})` adds
+an `AWS::CloudFormation::Stack` resource to the parent whose parameters are
+checked against the child's declared parameters, and `NestedStack.output`
+reads a child's output with `Fn::GetAtt Child.Outputs.X`.
+
+Nothing names a bucket, account, region or partition. The root takes the
+artefact bucket as a parameter (empty means the bootstrap bucket of the
+account and region it is deployed in) and passes the resolved name down to
+every child that needs it. A child's `TemplateURL` and a function's `S3Key`
+carry the sha256 of the exact bytes uploaded; because a parent's bytes hold
+its children's keys, hashes are computed bottom-up when a template is first
+rendered, and a stack is frozen from then on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+
+from troposphere import (
+    AWSHelperFn,
+    Equals,
+    GetAtt,
+    If,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+    cloudformation,
+)
+
+from tap import names, quotas
+from tap.errors import BuildError
+
+_STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+
+class Asset(Protocol):
+    """Bytes a deploy uploads to the artefact bucket under `s3_key`."""
+
+    kind: str
+    name: str
+    data: bytes
+    sha256: str
+    s3_key: str
+
+
+def render(template: Template) -> bytes:
+    """The canonical bytes of a template: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(template.to_dict(), sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+class Stack:
+    """One template of a stack tree."""
+
+    def __init__(self, name: str, description: str, *, is_root: bool = False):
+        if not _STACK_NAME.fullmatch(name):
+            raise ValueError(f"stack name {name!r} must be lower-case words joined by '-'")
+        self.name = name
+        self.is_root = is_root
+        self.template = Template(Description=description)
+        self.template.set_version()
+        self.children: list[NestedStack] = []
+        self.assets: list[Asset] = []
+        self.parent: Stack | None = None
+        self.tags: Mapping[str, str] = {}
+        self._bucket: Any = None
+        self._finishers: list[Callable[[], None]] = []
+        self._frozen = False
+
+    @classmethod
+    def root(cls, name: str, description: str, tags: Mapping[str, str] = {}) -> "Stack":
+        stack = cls(name, description, is_root=True)
+        stack.tags = dict(tags)
+        return stack
+
+    # --- declaring inputs and outputs -------------------------------------
+
+    def parameter(self, name: str, **properties: Any) -> Parameter:
+        self._check_open()
+        properties.setdefault("Type", "String")
+        self._within_quota(self.template.parameters, quotas.MAX_PARAMETERS, "parameters")
+        return self.template.add_parameter(Parameter(name, **properties))
+
+    def output(self, name: str, value: Any, description: str) -> Output:
+        self._check_open()
+        self._within_quota(self.template.outputs, quotas.MAX_OUTPUTS, "outputs")
+        return self.template.add_output(Output(name, Value=value, Description=description))
+
+    def add(self, resource: Any) -> Any:
+        """Add a resource and return it, so callers keep the object, not its name."""
+        self._check_open()
+        self._within_quota(self.template.resources, quotas.MAX_RESOURCES, "resources")
+        return self.template.add_resource(resource)
+
+    def _within_quota(self, section: Mapping[str, Any], limit: int, what: str) -> None:
+        # troposphere would refuse the next item with a bare ValueError;
+        # say which template crossed which quota instead.
+        if len(section) >= limit:
+            raise BuildError(
+                f"{self.file_name} crosses CloudFormation quotas: {what}: more than {limit}"
+            )
+
+    def before_render(self, finish: Callable[[], None]) -> None:
+        """Run `finish` once, just before the template is rendered (blocks that collect
+        statements or rules use it to write them out)."""
+        self._check_open()
+        self._finishers.append(finish)
+
+    # --- the artefact bucket ----------------------------------------------
+
+    def artifact_bucket(self) -> Any:
+        """An expression for the artefact bucket's name inside this template."""
+        if self._bucket is None:
+            self._check_open()
+            self._bucket = self._root_bucket() if self.is_root else Ref(
+                self.parameter(
+                    names.ARTIFACT_BUCKET_PARAMETER,
+                    Description="Artefact bucket holding nested templates and function code "
+                    "(passed down by the parent stack).",
+                )
+            )
+        return self._bucket
+
+    def _root_bucket(self) -> Any:
+        bucket = self.parameter(
+            names.ARTIFACT_BUCKET_PARAMETER,
+            Default="",
+            Description="Bucket holding nested templates and function code, in this region. "
+            "Empty: the bootstrap bucket tap-assets-<account>-<region>.",
+        )
+        account = self.parameter(
+            names.ARTIFACT_ACCOUNT_PARAMETER,
+            Default="",
+            AllowedPattern=r"^(\d{12})?$",
+            Description="Account owning the bootstrap bucket, for StackSets deployed from "
+            "an administrator account. Empty: this stack's account.",
+        )
+        self.template.add_condition("ArtifactBucketGiven", Not(Equals(Ref(bucket), "")))
+        self.template.add_condition("ArtifactAccountGiven", Not(Equals(Ref(account), "")))
+        return If(
+            "ArtifactBucketGiven",
+            Ref(bucket),
+            Sub(
+                names.BOOTSTRAP_BUCKET_SUB,
+                Account=If("ArtifactAccountGiven", Ref(account), Ref("AWS::AccountId")),
+            ),
+        )
+
+    def upload(self, asset: Asset) -> tuple[Any, str]:
+        """Register `asset` for upload; returns (bucket expression, key) to reference it."""
+        self._check_open()
+        if all(known.s3_key != asset.s3_key for known in self.assets):
+            self.assets.append(asset)
+        return self.artifact_bucket(), asset.s3_key
+
+    # --- nesting ---------------------------------------------------------
+
+    def nest(
+        self,
+        child: "Stack",
+        parameters: Mapping[str, Any] | None = None,
+        depends_on: list["NestedStack"] | None = None,
+    ) -> "NestedStack":
+        """Add `child` as a nested stack of this one, passing `parameters` to it."""
+        self._check_open()
+        if child.parent is not None or child.is_root:
+            raise ValueError(f"stack {child.name!r} is already part of a tree")
+        taken = {stack.name for stack in self.tree_root().walk()}
+        if child.name in taken:
+            raise ValueError(f"stack name {child.name!r} is used twice in one tree")
+        child.parent = self
+        resource = cloudformation.Stack(
+            f"{camel(child.name)}Stack",
+            TemplateURL=_ChildTemplateUrl(child, self),
+            # Nested stacks are recreated from their templates; the stateful
+            # resources inside them carry their own Retain/Snapshot policies.
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+        if depends_on:
+            resource.DependsOn = [nested.resource.title for nested in depends_on]
+        nested = NestedStack(child, resource, dict(parameters or {}))
+        self.template.add_resource(resource)
+        self.children.append(nested)
+        return nested
+
+    def tree_root(self) -> "Stack":
+        return self if self.parent is None else self.parent.tree_root()
+
+    def walk(self) -> Iterator["Stack"]:
+        """This stack and all its descendants, parents before children."""
+        yield self
+        for nested in self.children:
+            yield from nested.stack.walk()
+
+    def all_tags(self) -> Mapping[str, str]:
+        return self.tags if self.parent is None else self.tree_root().tags
+
+    # --- rendering -------------------------------------------------------
+
+    @cached_property
+    def body(self) -> bytes:
+        """The template's bytes; rendering freezes the stack."""
+        for finish in self._finishers:
+            finish()
+        for nested in self.children:
+            nested.finalize()
+        if self.children:
+            self.artifact_bucket()  # every TemplateURL names it
+        self._frozen = True
+        return render(self.template)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def s3_key(self) -> str:
+        return names.template_key(self.name, self.sha256)
+
+    @property
+    def file_name(self) -> str:
+        return self.name + names.TEMPLATE_SUFFIX
+
+    def _check_open(self) -> None:
+        if self._frozen:
+            raise RuntimeError(f"stack {self.name!r} was already rendered and can no longer change")
+
+
+@dataclass
+class NestedStack:
+    """A child stack as its parent sees it: the Stack resource and the values passed in."""
+
+    stack: Stack
+    resource: cloudformation.Stack
+    parameters: dict[str, Any]
+
+    def output(self, name: str) -> GetAtt:
+        if name not in self.stack.template.outputs:
+            known = ", ".join(sorted(self.stack.template.outputs)) or "none"
+            raise KeyError(f"stack {self.stack.name!r} has no output {name!r}; it has: {known}")
+        return GetAtt(self.resource, f"Outputs.{name}")
+
+    def finalize(self) -> None:
+        """Pass the artefact bucket if the child needs it, then check every parameter."""
+        self.stack.body  # render (and freeze) the child first: its parameters are now final
+        declared = self.stack.template.parameters
+        if names.ARTIFACT_BUCKET_PARAMETER in declared:
+            parent = self.stack.parent
+            self.parameters[names.ARTIFACT_BUCKET_PARAMETER] = parent.artifact_bucket()
+        unknown = sorted(set(self.parameters) - set(declared))
+        missing = sorted(
+            name for name, parameter in declared.items()
+            if name not in self.parameters and "Default" not in parameter.properties
+        )
+        if unknown or missing:
+            raise ValueError(
+                f"nested stack {self.stack.name!r}: unknown parameters {unknown}, "
+                f"missing parameters {missing}"
+            )
+        if self.parameters:
+            self.resource.Parameters = dict(sorted(self.parameters.items()))
+        tags = self.stack.all_tags()
+        if tags:
+            self.resource.Tags = Tags(**dict(tags))
+
+
+class _ChildTemplateUrl(AWSHelperFn):
+    """The child's S3 URL, resolved when the parent renders (after the child's hash is known)."""
+
+    def __init__(self, child: Stack, parent: Stack):
+        self.child = child
+        self.parent = parent
+
+    def to_dict(self) -> Any:
+        url = "https://${Bucket}.s3.${AWS::Region}.${AWS::URLSuffix}/" + self.child.s3_key
+        return Sub(url, Bucket=self.parent.artifact_bucket()).to_dict()

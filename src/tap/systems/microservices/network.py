@@ -1,0 +1,239 @@
+"""Network stack: VPC, public and private subnets per AZ, internet and NAT gateways,
+route tables, S3/DynamoDB gateway endpoints and VPC flow logs.
+
+Subnet CIDRs are carved from the VPC CIDR at build time, so the template
+shows them literally. Availability zones are picked at deploy time with
+Fn::GetAZs, so the template works in any region.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from awacs import logs as logs_actions
+from awacs import sts
+from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, Tags, ec2
+
+from tap.blocks.iam import Role
+from tap.blocks.logs import log_group
+from tap.config.microservices import NetworkSettings
+from tap.stacktree import Stack
+
+# The VPC is cut into 8 equal blocks: private subnets take the first three
+# (one per AZ, most of the address space), public subnets the next three.
+_BLOCKS = 8
+_PRIVATE_FIRST = 0
+_PUBLIC_FIRST = 3
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The subnets, route table and NAT gateway of one availability zone."""
+
+    index: int
+    public_subnet: ec2.Subnet
+    private_subnet: ec2.Subnet
+    private_route_table: ec2.RouteTable
+
+
+def subnet_cidrs(settings: NetworkSettings) -> tuple[list[str], list[str]]:
+    """(public, private) subnet CIDRs, one of each per AZ."""
+    network = ipaddress.IPv4Network(settings.cidr)
+    blocks = list(network.subnets(prefixlen_diff=3))
+    assert len(blocks) == _BLOCKS
+    public = [str(blocks[_PUBLIC_FIRST + index]) for index in range(settings.az_count)]
+    private = [str(blocks[_PRIVATE_FIRST + index]) for index in range(settings.az_count)]
+    return public, private
+
+
+def network_stack(settings: NetworkSettings) -> Stack:
+    stack = Stack("network", "tap microservices: VPC, subnets, gateways, endpoints, flow logs")
+    vpc = add_vpc(stack, settings)
+    internet = add_internet_gateway(stack, vpc)
+    public_routes = add_public_route_table(stack, vpc, internet)
+    zones = add_zones(stack, settings, vpc, public_routes)
+    add_gateway_endpoints(stack, vpc, zones)
+    add_flow_logs(stack, vpc, settings)
+    add_outputs(stack, vpc, zones)
+    return stack
+
+
+def _name(value: str) -> Tags:
+    return Tags(Name=Sub("${AWS::StackName}-" + value))
+
+
+def add_vpc(stack: Stack, settings: NetworkSettings) -> ec2.VPC:
+    return stack.add(
+        ec2.VPC(
+            "Vpc",
+            CidrBlock=settings.cidr,
+            EnableDnsHostnames=True,
+            EnableDnsSupport=True,
+            Tags=_name("vpc"),
+        )
+    )
+
+
+def add_internet_gateway(stack: Stack, vpc: ec2.VPC) -> ec2.VPCGatewayAttachment:
+    gateway = stack.add(ec2.InternetGateway("InternetGateway", Tags=_name("igw")))
+    return stack.add(
+        ec2.VPCGatewayAttachment(
+            "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(gateway)
+        )
+    )
+
+
+def add_public_route_table(
+    stack: Stack, vpc: ec2.VPC, attachment: ec2.VPCGatewayAttachment
+) -> ec2.RouteTable:
+    table = stack.add(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=_name("public")))
+    stack.add(
+        ec2.Route(
+            "PublicDefaultRoute",
+            RouteTableId=Ref(table),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=attachment.InternetGatewayId,
+            # A route to an internet gateway fails until the gateway is attached.
+            DependsOn=[attachment.title],
+        )
+    )
+    return table
+
+
+def add_zones(
+    stack: Stack, settings: NetworkSettings, vpc: ec2.VPC, public_routes: ec2.RouteTable
+) -> list[Zone]:
+    public_cidrs, private_cidrs = subnet_cidrs(settings)
+    zones = []
+    nat = None
+    for index in range(settings.az_count):
+        zone = Select(index, GetAZs(""))
+        letter = "ABC"[index]
+        public = stack.add(
+            ec2.Subnet(
+                f"PublicSubnet{letter}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=zone,
+                CidrBlock=public_cidrs[index],
+                MapPublicIpOnLaunch=False,
+                Tags=_name(f"public-{letter.lower()}"),
+            )
+        )
+        stack.add(
+            ec2.SubnetRouteTableAssociation(
+                f"PublicSubnet{letter}Routes", SubnetId=Ref(public), RouteTableId=Ref(public_routes)
+            )
+        )
+        private = stack.add(
+            ec2.Subnet(
+                f"PrivateSubnet{letter}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=zone,
+                CidrBlock=private_cidrs[index],
+                MapPublicIpOnLaunch=False,
+                Tags=_name(f"private-{letter.lower()}"),
+            )
+        )
+        if nat is None or settings.nat == "per-az":
+            nat = add_nat_gateway(stack, letter, public)
+        routes = stack.add(
+            ec2.RouteTable(
+                f"PrivateRouteTable{letter}", VpcId=Ref(vpc), Tags=_name(f"private-{letter.lower()}")
+            )
+        )
+        stack.add(
+            ec2.Route(
+                f"PrivateDefaultRoute{letter}",
+                RouteTableId=Ref(routes),
+                DestinationCidrBlock="0.0.0.0/0",
+                NatGatewayId=Ref(nat),
+            )
+        )
+        stack.add(
+            ec2.SubnetRouteTableAssociation(
+                f"PrivateSubnet{letter}Routes", SubnetId=Ref(private), RouteTableId=Ref(routes)
+            )
+        )
+        zones.append(Zone(index, public, private, routes))
+    return zones
+
+
+def add_nat_gateway(stack: Stack, letter: str, public_subnet: ec2.Subnet) -> ec2.NatGateway:
+    address = stack.add(ec2.EIP(f"NatAddress{letter}", Domain="vpc", Tags=_name(f"nat-{letter.lower()}")))
+    return stack.add(
+        ec2.NatGateway(
+            f"NatGateway{letter}",
+            AllocationId=GetAtt(address, "AllocationId"),
+            SubnetId=Ref(public_subnet),
+            Tags=_name(f"nat-{letter.lower()}"),
+        )
+    )
+
+
+def add_gateway_endpoints(stack: Stack, vpc: ec2.VPC, zones: list[Zone]) -> None:
+    """S3 and DynamoDB traffic from private subnets stays off the NAT gateways."""
+    route_tables = [Ref(zone.private_route_table) for zone in zones]
+    for service, logical_id in (("s3", "S3Endpoint"), ("dynamodb", "DynamoDbEndpoint")):
+        stack.add(
+            ec2.VPCEndpoint(
+                logical_id,
+                VpcId=Ref(vpc),
+                ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+                VpcEndpointType="Gateway",
+                RouteTableIds=route_tables,
+            )
+        )
+
+
+def add_flow_logs(stack: Stack, vpc: ec2.VPC, settings: NetworkSettings) -> None:
+    logs = log_group(stack, "FlowLogGroup", settings.flow_log_retention_days)
+    trust = Policy(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", ["vpc-flow-logs.amazonaws.com"]),
+                Action=[sts.AssumeRole],
+                # Only flow logs of this account may use the role (confused deputy).
+                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+            )
+        ],
+    )
+    role = Role(stack, "FlowLogRole", trust, "Lets VPC Flow Logs write to its log group")
+    role.allow(
+        "WriteFlowLogs",
+        [
+            logs_actions.CreateLogStream,
+            logs_actions.PutLogEvents,
+            logs_actions.DescribeLogGroups,
+            logs_actions.DescribeLogStreams,
+        ],
+        [logs.ref.arn],
+    )
+    stack.add(
+        ec2.FlowLog(
+            "FlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=logs.ref.name,
+            DeliverLogsPermissionArn=role.arn,
+            Tags=_name("flow-log"),
+        )
+    )
+
+
+def add_outputs(stack: Stack, vpc: ec2.VPC, zones: list[Zone]) -> None:
+    stack.output("VpcId", Ref(vpc), "VPC of the platform.")
+    stack.output("VpcCidr", GetAtt(vpc, "CidrBlock"), "CIDR block of the VPC.")
+    stack.output(
+        "PublicSubnetIds", Join(",", [Ref(zone.public_subnet) for zone in zones]),
+        "Public subnets, one per AZ (load balancer, NAT gateways).",
+    )
+    stack.output(
+        "PrivateSubnetIds", Join(",", [Ref(zone.private_subnet) for zone in zones]),
+        "Private subnets, one per AZ (services, database, cache).",
+    )

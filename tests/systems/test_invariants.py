@@ -1,0 +1,123 @@
+"""Rules every emitted template obeys, checked over the real build of every system."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import as_list, text
+
+# Stateful resource types (DESIGN.md) and the policies they must carry.
+STATEFUL = {
+    "AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
+    "AWS::ElastiCache::ReplicationGroup", "AWS::ECR::Repository", "AWS::SecretsManager::Secret",
+    "AWS::Logs::LogGroup", "AWS::KMS::Key", "AWS::Lambda::Version",
+}
+KEEPING = {"Retain", "Snapshot", "RetainExceptOnCreate"}
+
+
+def test_every_stateful_resource_is_retained_or_snapshotted(built):
+    offenders = [
+        f"{name}:{logical_id}"
+        for name, template in built.all_templates()
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] in STATEFUL and not (
+            resource.get("DeletionPolicy") in KEEPING and resource.get("UpdateReplacePolicy") in KEEPING
+        )
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("pattern,what", [
+    (r"arn:aws[a-z-]*:", "a hard-coded ARN partition"),
+    (r"(?<![\d.])\d{12}(?![\d.])", "an account id"),
+    (r'"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d"', "a region"),
+    (r"tap-assets-", "the artefact bucket's literal name"),
+])
+def test_no_template_names_a_partition_account_region_or_bucket(built, pattern, what):
+    offenders = [
+        name for name, template in built.all_templates()
+        if not name.startswith("bootstrap/") and re.search(pattern, text(template)) and not (
+            pattern == r"tap-assets-" and "tap-assets-${Account}-${AWS::Region}" in text(template)
+        )
+    ]
+    assert offenders == [], f"{what} in {offenders}"
+
+
+def test_no_policy_allows_every_action(built):
+    offenders = []
+    for name, template in built.all_templates():
+        for logical_id, resource in template.get("Resources", {}).items():
+            for statement in _statements(resource):
+                if statement.get("Effect") == "Allow" and "*" in as_list(statement.get("Action", [])):
+                    offenders.append(f"{name}:{logical_id}")
+    assert offenders == []
+
+
+def test_only_xray_and_the_stackset_role_use_a_star_resource(built):
+    offenders = []
+    for name, template in built.all_templates():
+        for logical_id, resource in template.get("Resources", {}).items():
+            for statement in _statements(resource):
+                if statement.get("Effect") == "Allow" and "*" in as_list(statement.get("Resource", [])):
+                    if statement.get("Sid") not in {"WriteTraces", "ManageTapResourceTypes"}:
+                        offenders.append(f"{name}:{logical_id}:{statement.get('Sid')}")
+    assert offenders == []
+
+
+def test_every_log_group_has_a_retention(built):
+    offenders = [
+        f"{name}:{logical_id}"
+        for name, template in built.all_templates()
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] == "AWS::Logs::LogGroup" and "RetentionInDays" not in resource["Properties"]
+    ]
+    assert offenders == []
+
+
+def test_every_bucket_blocks_public_access_and_is_encrypted(built):
+    offenders = []
+    for name, template in built.all_templates():
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource["Type"] != "AWS::S3::Bucket":
+                continue
+            props = resource["Properties"]
+            flags = props.get("PublicAccessBlockConfiguration", {})
+            if not (len(flags) == 4 and all(flags.values()) and "BucketEncryption" in props):
+                offenders.append(f"{name}:{logical_id}")
+    assert offenders == []
+
+
+def test_every_bucket_has_a_tls_only_policy(built):
+    for name, template in built.all_templates():
+        resources = template.get("Resources", {})
+        buckets = {lid for lid, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+        guarded = set()
+        for resource in resources.values():
+            if resource["Type"] != "AWS::S3::BucketPolicy":
+                continue
+            document = resource["Properties"]["PolicyDocument"]
+            variants = document["Fn::If"][1:] if "Fn::If" in document else [document]
+            if all(any(s.get("Sid") == "DenyInsecureTransport" for s in v["Statement"]) for v in variants):
+                guarded.add(resource["Properties"]["Bucket"]["Ref"])
+        assert buckets <= guarded, f"{name}: {sorted(buckets - guarded)} lack a TLS-only policy"
+
+
+def test_no_template_uses_exports(built):
+    for name, template in built.all_templates():
+        assert "Fn::ImportValue" not in text(template), name
+        assert all("Export" not in output for output in template.get("Outputs", {}).values()), name
+
+
+def _statements(resource: dict) -> list[dict]:
+    props = resource.get("Properties", {})
+    documents = [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+    if "PolicyDocument" in props:
+        documents.append(props["PolicyDocument"])
+    statements = []
+    for document in documents:
+        variants = document["Fn::If"][1:] if "Fn::If" in document else [document]
+        for variant in variants:
+            statements.extend(variant["Statement"])
+    return statements
