@@ -112,6 +112,16 @@ class FunctionPackager:
         self.functions_dir = functions_dir
         self._made: dict[tuple, FunctionPackage] = {}
 
+    def inline_code(self, name: str, values: Mapping[str, Any]) -> str:
+        """The one source file of `functions/<name>/` as text, rendered if it is a .j2 file.
+
+        For code a template carries inline (CloudFront Functions), not as a zip.
+        """
+        (path,) = source_files(self.functions_dir / name)
+        if path.name.endswith(".j2"):
+            return render_template(path, values)
+        return path.read_text(encoding="utf-8")
+
     def __call__(self, name: str, values: Mapping[str, Any] | None = None) -> FunctionPackage:
         key = (name, json.dumps(values, sort_keys=True, default=str))
         if key not in self._made:

@@ -33,15 +33,16 @@ def test_every_stateful_resource_is_retained_or_snapshotted(built):
     (r"arn:aws[a-z-]*:", "a hard-coded ARN partition"),
     (r"(?<![\d.])\d{12}(?![\d.])", "an account id"),
     (r'"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d"', "a region"),
-    (r"tap-assets-", "the artefact bucket's literal name"),
+    (r"tap-assets-(?!<account>)", "the artefact bucket's literal name"),
 ])
 def test_no_template_names_a_partition_account_region_or_bucket(built, pattern, what):
-    offenders = [
-        name for name, template in built.all_templates()
-        if not name.startswith("bootstrap/") and re.search(pattern, text(template)) and not (
-            pattern == r"tap-assets-" and "tap-assets-${Account}-${AWS::Region}" in text(template)
-        )
-    ]
+    offenders = []
+    for name, template in built.all_templates():
+        body = text(template).replace("tap-assets-${Account}-${AWS::Region}", "")
+        # A certificate ARN from config names its account by nature.
+        body = re.sub(r'"arn:aws:acm:[^"]+"', '"<configured certificate>"', body)
+        if not name.startswith("bootstrap/") and re.search(pattern, body):
+            offenders.append(name)
     assert offenders == [], f"{what} in {offenders}"
 
 
@@ -90,18 +91,22 @@ def test_every_bucket_blocks_public_access_and_is_encrypted(built):
 
 
 def test_every_bucket_has_a_tls_only_policy(built):
-    for name, template in built.all_templates():
-        resources = template.get("Resources", {})
-        buckets = {lid for lid, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
-        guarded = set()
-        for resource in resources.values():
-            if resource["Type"] != "AWS::S3::BucketPolicy":
-                continue
-            document = resource["Properties"]["PolicyDocument"]
-            variants = document["Fn::If"][1:] if "Fn::If" in document else [document]
-            if all(any(s.get("Sid") == "DenyInsecureTransport" for s in v["Statement"]) for v in variants):
-                guarded.add(resource["Properties"]["Bucket"]["Ref"])
-        assert buckets <= guarded, f"{name}: {sorted(buckets - guarded)} lack a TLS-only policy"
+    """Per folder: a bucket's policy may live in another nested stack (wired by parameters)."""
+    for folder in built.targets:
+        buckets, guarded = set(), set()
+        for stack, template in built.stacks(folder).items():
+            for logical_id, resource in template.get("Resources", {}).items():
+                if resource["Type"] == "AWS::S3::Bucket":
+                    buckets.add((stack, logical_id))
+                if resource["Type"] != "AWS::S3::BucketPolicy":
+                    continue
+                document = resource["Properties"]["PolicyDocument"]
+                variants = document["Fn::If"][1:] if "Fn::If" in document else [document]
+                if all(any(s.get("Sid") == "DenyInsecureTransport" for s in v["Statement"])
+                       for v in variants):
+                    owner, bucket = built.resolve(folder, stack, resource["Properties"]["Bucket"])
+                    guarded.add((owner, bucket["Ref"]))
+        assert buckets <= guarded, f"{folder}: {sorted(buckets - guarded)} lack a TLS-only policy"
 
 
 def test_no_template_uses_exports(built):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -193,36 +192,55 @@ def test_unknown_environment_on_the_command_line_exits_2(config_dir, tmp_path, c
     assert "allowed: dev, prod, staging" in capsys.readouterr().err
 
 
-def _every_key(table: dict, prefix: str = ""):
-    for key, value in table.items():
-        path = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict):
-            yield from _every_key(value, path)
-        else:
-            yield path
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([\w.]+)\s*\]\]?\s*$")
+_ASSIGNMENT = re.compile(r"^\s*([\w-]+)\s*=")
+
+
+def key_lines(text: str):
+    """(line number, dotted key as errors name it) for every `key = value` line of a TOML file."""
+    table, counts = "", {}
+    for number, line in enumerate(text.splitlines()):
+        header = _HEADER.match(line)
+        if header:
+            brackets, name = header.groups()
+            if brackets == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                table = f"{name}[{counts[name]}]"
+            else:
+                table = name
+            continue
+        assignment = _ASSIGNMENT.match(line)
+        if assignment:
+            key = assignment.group(1)
+            yield number, f"{table}.{key}" if table else key
 
 
 def _config_keys():
     for path in sorted(CONFIG_DIR.glob("*/*.toml")):
-        table = tomllib.loads(path.read_text())
-        for key in _every_key(table):
+        for number, key in key_lines(path.read_text()):
             if not key.startswith("tags."):  # tag keys are free-form by design
-                yield pytest.param(path, key, id=f"{path.parent.name}/{path.stem}:{key}")
+                yield pytest.param(path, number, key, id=f"{path.parent.name}/{path.stem}:{key}")
 
 
-@pytest.mark.parametrize("path,key", list(_config_keys()))
+def test_key_lines_name_keys_as_errors_do():
+    text = 'region = "x"\n[api]\nstage = "v1"\n[[api.plans]]\nname = "a"\n[[api.plans]]\nname = "b"\n'
+    assert [key for _, key in key_lines(text)] == [
+        "region", "api.stage", "api.plans[0].name", "api.plans[1].name"
+    ]
+
+
+@pytest.mark.parametrize("path,number,key", list(_config_keys()))
 def test_a_typo_in_any_key_of_any_config_file_exits_2_naming_the_key(
-    path, key, tmp_path, capsys
+    path, number, key, tmp_path, capsys
 ):
     copy = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, copy)
     leaf = key.rsplit(".", 1)[-1]
     typo = leaf[:-1] + leaf[-1] * 2  # "cidr" -> "cidrr"
     target = copy / path.parent.name / path.name
-    text = target.read_text()
-    text, count = re.subn(rf"^{re.escape(leaf)}(\s*=)", rf"{typo}\1", text, count=1, flags=re.M)
-    assert count == 1
-    target.write_text(text)
+    lines = target.read_text().splitlines(keepends=True)
+    lines[number] = lines[number].replace(leaf, typo, 1)
+    target.write_text("".join(lines))
 
     status = build.main(
         ["--system", path.parent.name, "--env", path.stem, "--no-lint"],

@@ -15,6 +15,7 @@ from typing import Any
 from awacs import s3 as s3_actions
 from awacs.aws import (
     Allow,
+    ArnLike,
     Bool,
     Condition,
     Deny,
@@ -24,7 +25,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, s3
+from troposphere import GetAtt, Ref, Sub, s3
 
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import retain, suppress
@@ -217,11 +218,15 @@ def secure_bucket(
     return block
 
 
-def access_log_bucket(stack: Stack, logical_id: str, expire_after_days: int) -> SecureBucket:
+def access_log_bucket(
+    stack: Stack, logical_id: str, expire_after_days: int, *, vended_logs: bool = False
+) -> SecureBucket:
     """A bucket that receives S3 server access logs from buckets of this account.
 
     Delivery is granted to the S3 logging service principal by bucket policy
-    (ACLs stay disabled), limited to this account's buckets.
+    (ACLs stay disabled), limited to this account's buckets. `vended_logs`
+    also admits CloudWatch vended-log delivery (CloudFront standard logging
+    v2 and other services), limited to log sources of this account and region.
     """
     logs = secure_bucket(
         stack,
@@ -242,4 +247,40 @@ def access_log_bucket(stack: Stack, logical_id: str, expire_after_days: int) -> 
             Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
         )
     )
+    if vended_logs:
+        for statement in vended_log_delivery_statements(logs.ref):
+            logs.allow(statement)
     return logs
+
+
+def vended_log_delivery_statements(bucket: BucketRef) -> list[Statement]:
+    """What CloudWatch Logs' delivery service needs to write vended logs into `bucket`."""
+    this_account = StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+    log_sources = ArnLike(
+        "aws:SourceArn", Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*")
+    )
+    service = Principal("Service", ["delivery.logs.amazonaws.com"])
+    return [
+        Statement(
+            Sid="AllowVendedLogDelivery",
+            Effect=Allow,
+            Principal=service,
+            Action=[s3_actions.PutObject],
+            Resource=[bucket.objects_arn],
+            Condition=Condition([
+                StringEquals({
+                    "aws:SourceAccount": Ref("AWS::AccountId"),
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                }),
+                log_sources,
+            ]),
+        ),
+        Statement(
+            Sid="AllowVendedLogAclCheck",
+            Effect=Allow,
+            Principal=service,
+            Action=[s3_actions.GetBucketAcl, s3_actions.ListBucket],
+            Resource=[bucket.arn],
+            Condition=Condition([this_account, log_sources]),
+        ),
+    ]

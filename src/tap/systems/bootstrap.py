@@ -22,7 +22,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Equals, If, Not, Ref, Sub, iam, s3
+from troposphere import Equals, GetAtt, If, Not, Ref, Sub, apigateway, iam, s3
 
 from tap import names
 from tap.blocks.buckets import Lifecycle, secure_bucket, tls_only_statements
@@ -50,6 +50,7 @@ def build() -> Stack:
     bucket = add_artifact_bucket(stack)
     add_administration_role(stack)
     add_execution_role(stack)
+    add_api_gateway_logging(stack)
     stack.output("ArtifactBucketName", Ref(bucket), "Bucket that deploys upload artefacts to.")
     stack.output("ArtifactBucketArn", bucket.get_att("Arn"), "ARN of the artefact bucket.")
     return stack
@@ -75,7 +76,15 @@ def add_parameters(stack: Stack) -> None:
         AllowedValues=["true", "false"],
         Description="true in the account that administers StackSets.",
     )
+    stack.parameter(
+        "ConfigureApiGatewayLogging",
+        Default="true",
+        AllowedValues=["true", "false"],
+        Description="Set API Gateway's account-wide CloudWatch role in this region (needed for "
+        "API access logs). false if something else already manages it.",
+    )
     template = stack.template
+    template.add_condition("ConfigureApiGatewayLogging", Equals(Ref("ConfigureApiGatewayLogging"), "true"))
     template.add_condition("OrganizationGiven", Not(Equals(Ref("ReaderOrganizationId"), "")))
     template.add_condition("AdministratorGiven", Not(Equals(Ref("AdministratorAccountId"), "")))
     template.add_condition("IsAdministrator", Equals(Ref("CreateAdministrationRole"), "true"))
@@ -207,3 +216,36 @@ def add_execution_role(stack: Stack) -> None:
         "not known in advance.",
     )
     stack.add(role)
+
+
+def add_api_gateway_logging(stack: Stack) -> None:
+    """API Gateway writes access and execution logs only once the account (per region)
+    names a role it may use; this setting is account-wide, so it lives here."""
+    role = stack.add(
+        iam.Role(
+            "ApiGatewayCloudWatchRole",
+            Condition="ConfigureApiGatewayLogging",
+            Description="Lets API Gateway write API logs to CloudWatch Logs in this region",
+            AssumeRolePolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", ["apigateway.amazonaws.com"]),
+                        Action=[sts.AssumeRole],
+                        Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+                    )
+                ],
+            ),
+            ManagedPolicyArns=[Sub(
+                "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+            )],
+        )
+    )
+    stack.add(
+        apigateway.Account(
+            "ApiGatewayAccount",
+            Condition="ConfigureApiGatewayLogging",
+            CloudWatchRoleArn=GetAtt(role, "Arn"),
+        )
+    )

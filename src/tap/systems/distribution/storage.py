@@ -1,4 +1,8 @@
-"""Storage stack: the private binaries bucket and the access-log bucket."""
+"""Storage stack: the private binaries bucket and the access-log bucket.
+
+The binaries bucket's policy lives in the cdn stack: it names the CloudFront
+distribution allowed to read (AWS:SourceArn), which does not exist yet here.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,10 @@ def storage_stack(settings: StorageSettings) -> Stack:
 
 
 def add_logs_bucket(stack: Stack, settings: StorageSettings) -> SecureBucket:
-    return access_log_bucket(stack, "LogsBucket", expire_after_days=settings.log_expiry_days)
+    # vended_logs: CloudFront standard logging (v2) delivers through CloudWatch Logs.
+    return access_log_bucket(
+        stack, "LogsBucket", expire_after_days=settings.log_expiry_days, vended_logs=True
+    )
 
 
 def add_binaries_bucket(stack: Stack, settings: StorageSettings, logs: SecureBucket) -> SecureBucket:
@@ -36,4 +43,5 @@ def add_binaries_bucket(stack: Stack, settings: StorageSettings, logs: SecureBuc
             abort_multipart_after_days=settings.abort_multipart_after_days,
         ),
         access_logs=AccessLogs(bucket=logs.ref, prefix="s3/binaries/"),
+        own_policy=False,
     )

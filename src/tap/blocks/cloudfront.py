@@ -1,0 +1,214 @@
+"""CloudFront building blocks: S3 origins through Origin Access Control, signed-URL key
+groups, CloudFront Functions, standard logging (v2) to S3, and a CLOUDFRONT-scope WAF.
+
+Secure defaults: origins are reached only through OAC (SigV4 on every request) and the
+bucket policy names the one distribution allowed to read; managed cache and
+security-header policies; WAF logs never contain the headers passed in `redacted_headers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from awacs import s3 as s3_actions
+from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
+from troposphere import GetAtt, Ref, Sub, cloudfront, logs, wafv2
+
+from tap.blocks.iam import BucketRef, LogGroupRef
+from tap.blocks.naming import unique_name
+from tap.stacktree import Stack
+
+# AWS-managed policies: the same ids in every account.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+def distribution_arn(distribution: Any) -> Sub:
+    return Sub(
+        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}",
+        Distribution=Ref(distribution) if hasattr(distribution, "title") else distribution,
+    )
+
+
+def origin_access_control(stack: Stack, logical_id: str) -> cloudfront.OriginAccessControl:
+    """SigV4-signs every origin request to S3, so the bucket can stay private."""
+    return stack.add(
+        cloudfront.OriginAccessControl(
+            logical_id,
+            OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
+                Name=unique_name("oac"),
+                Description="CloudFront reads the private bucket with SigV4",
+                OriginAccessControlOriginType="s3",
+                SigningBehavior="always",
+                SigningProtocol="sigv4",
+            ),
+        )
+    )
+
+
+def cloudfront_read_statement(bucket: BucketRef, distribution: Any) -> Statement:
+    """Lets exactly one distribution read objects (the OAC half of the bucket policy)."""
+    return Statement(
+        Sid="AllowCloudFrontRead",
+        Effect=Allow,
+        Principal=Principal("Service", ["cloudfront.amazonaws.com"]),
+        Action=[s3_actions.GetObject],
+        Resource=[bucket.objects_arn],
+        Condition=Condition(StringEquals("AWS:SourceArn", distribution_arn(distribution))),
+    )
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    public_key: cloudfront.PublicKey
+    key_group: cloudfront.KeyGroup
+
+
+def signing_key_group(stack: Stack, logical_id: str, encoded_public_key: Any) -> SigningKeys:
+    """A public key (PEM, from a parameter) in a key group that behaviours can trust."""
+    public_key = stack.add(
+        cloudfront.PublicKey(
+            f"{logical_id}PublicKey",
+            PublicKeyConfig=cloudfront.PublicKeyConfig(
+                CallerReference=unique_name("signing-key"),
+                EncodedKey=encoded_public_key,
+                Name=unique_name("signing-key"),
+                Comment="Verifies signed download URLs",
+            ),
+        )
+    )
+    key_group = stack.add(
+        cloudfront.KeyGroup(
+            f"{logical_id}KeyGroup",
+            KeyGroupConfig=cloudfront.KeyGroupConfig(
+                Items=[Ref(public_key)],
+                Name=unique_name("signing-keys"),
+                Comment="Keys trusted for signed download URLs",
+            ),
+        )
+    )
+    return SigningKeys(public_key, key_group)
+
+
+def viewer_function(stack: Stack, logical_id: str, code: str, comment: str) -> cloudfront.Function:
+    """A published CloudFront Function (cloudfront-js-2.0) for viewer events."""
+    return stack.add(
+        cloudfront.Function(
+            logical_id,
+            Name=unique_name(logical_id.lower()[:20]),
+            AutoPublish=True,
+            FunctionCode=code,
+            FunctionConfig=cloudfront.FunctionConfig(Comment=comment, Runtime="cloudfront-js-2.0"),
+        )
+    )
+
+
+def access_logs_to_s3(stack: Stack, logical_id: str, distribution: Any, bucket_arn: Any) -> None:
+    """Standard logging (v2): CloudWatch vended-log delivery into a bucket, no ACLs needed.
+
+    The bucket policy must allow delivery.logs.amazonaws.com (see
+    `buckets.access_log_bucket`).
+    """
+    source = stack.add(
+        logs.DeliverySource(
+            f"{logical_id}Source",
+            Name=Sub("${Distribution}-access", Distribution=Ref(distribution)),
+            LogType="ACCESS_LOGS",
+            ResourceArn=distribution_arn(distribution),
+        )
+    )
+    destination = stack.add(
+        logs.DeliveryDestination(
+            f"{logical_id}Destination",
+            Name=Sub("${Distribution}-s3", Distribution=Ref(distribution)),
+            DestinationResourceArn=bucket_arn,
+        )
+    )
+    stack.add(
+        logs.Delivery(
+            logical_id,
+            DeliverySourceName=Ref(source),
+            DeliveryDestinationArn=GetAtt(destination, "Arn"),
+        )
+    )
+
+
+def _visibility(metric: str) -> wafv2.VisibilityConfig:
+    return wafv2.VisibilityConfig(
+        CloudWatchMetricsEnabled=True, MetricName=metric, SampledRequestsEnabled=True
+    )
+
+
+def _managed_rule(name: str, priority: int) -> wafv2.WebACLRule:
+    return wafv2.WebACLRule(
+        Name=name,
+        Priority=priority,
+        OverrideAction=wafv2.OverrideAction(**{"None": {}}),
+        Statement=wafv2.Statement(
+            ManagedRuleGroupStatement=wafv2.ManagedRuleGroupStatement(VendorName="AWS", Name=name)
+        ),
+        VisibilityConfig=_visibility(name),
+    )
+
+
+def edge_web_acl(
+    stack: Stack,
+    logical_id: str,
+    rate_limit: int,
+    log_group: LogGroupRef,
+    redacted_headers: tuple[str, ...] = (),
+) -> wafv2.WebACL:
+    """A CLOUDFRONT-scope web ACL: per-IP rate limit plus AWS managed rule groups.
+
+    Its log group name must start with `aws-waf-logs-`; `redacted_headers`
+    never reach the logs (credentials carried in headers).
+    """
+    acl = stack.add(
+        wafv2.WebACL(
+            logical_id,
+            Name=unique_name("edge"),
+            Scope="CLOUDFRONT",
+            DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
+            VisibilityConfig=_visibility(logical_id),
+            Rules=[
+                wafv2.WebACLRule(
+                    Name="RatePerClientIp",
+                    Priority=0,
+                    Action=wafv2.RuleAction(Block=wafv2.BlockAction()),
+                    Statement=wafv2.Statement(
+                        RateBasedStatement=wafv2.RateBasedStatement(
+                            Limit=rate_limit, AggregateKeyType="IP"
+                        )
+                    ),
+                    VisibilityConfig=_visibility("RatePerClientIp"),
+                ),
+                _managed_rule("AWSManagedRulesAmazonIpReputationList", 1),
+                _managed_rule("AWSManagedRulesCommonRuleSet", 2),
+                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 3),
+            ],
+        )
+    )
+    logging = wafv2.LoggingConfiguration(
+        f"{logical_id}Logging",
+        ResourceArn=GetAtt(acl, "Arn"),
+        # WAF wants the log group ARN without the ":*" that GetAtt Arn carries.
+        LogDestinationConfigs=[Sub(
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}",
+            Group=log_group.name,
+        )],
+    )
+    if redacted_headers:
+        logging.RedactedFields = [
+            wafv2.LoggingConfigurationFieldToMatch(SingleHeader=wafv2.SingleHeader(Name=header))
+            for header in redacted_headers
+        ]
+    stack.add(logging)
+    return acl
+
+
+def waf_log_group_name() -> Sub:
+    """WAF only logs to groups named aws-waf-logs-*; the stack UUID keeps it unique."""
+    return unique_name("aws-waf-logs-edge")
+

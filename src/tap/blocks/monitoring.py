@@ -1,0 +1,182 @@
+"""Alarm topics, CloudWatch alarms and dashboards.
+
+The alarm topic is encrypted with its own customer-managed KMS key (rotation on,
+retained): CloudWatch cannot publish to a topic encrypted with the AWS-managed
+`alias/aws/sns` key, because that key's policy cannot grant it. Only CloudWatch
+of this account may publish, and only over TLS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from awacs import kms as kms_actions
+from awacs import sns as sns_actions
+from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, Ref, Sub, cloudwatch, kms, sns
+
+from tap.blocks.lifecycle import retain
+from tap.stacktree import Stack
+
+Comparison = Literal[
+    "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+
+
+@dataclass(frozen=True)
+class AlarmTopic:
+    topic: sns.Topic
+    key: kms.Key
+
+    @property
+    def arn(self) -> Ref:
+        return Ref(self.topic)
+
+
+def _account_root() -> Sub:
+    return Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+
+
+def _this_account() -> StringEquals:
+    return StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+
+
+def alarm_topic(stack: Stack, logical_id: str, email: str | None = None) -> AlarmTopic:
+    """An SNS topic for alarms, optionally with an e-mail subscription (confirmed by mail)."""
+    key = kms.Key(
+        f"{logical_id}Key",
+        Description="Encrypts the alarm topic; usable by CloudWatch alarms of this account",
+        EnableKeyRotation=True,
+        KeyPolicy=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    # Without this statement nobody, not even the account, could manage the key.
+                    Sid="AccountAdministersKey",
+                    Effect=Allow,
+                    Principal=Principal("AWS", [_account_root()]),
+                    Action=[kms_actions.Action("*")],
+                    Resource=["*"],  # a key policy's Resource is always the key itself
+                ),
+                Statement(
+                    Sid="CloudWatchEncryptsAlarms",
+                    Effect=Allow,
+                    Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
+                    Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+                    Resource=["*"],
+                    Condition=Condition(_this_account()),
+                ),
+            ],
+        ),
+    )
+    retain(stack.add(key))
+    topic = stack.add(sns.Topic(logical_id, KmsMasterKeyId=GetAtt(key, "Arn")))
+    stack.add(
+        sns.TopicPolicy(
+            f"{logical_id}Policy",
+            Topics=[Ref(topic)],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="CloudWatchPublishes",
+                        Effect=Allow,
+                        Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
+                        Action=[sns_actions.Publish],
+                        Resource=[Ref(topic)],
+                        Condition=Condition(_this_account()),
+                    ),
+                    Statement(
+                        Sid="DenyInsecureTransport",
+                        Effect=Deny,
+                        Principal=Principal("*"),
+                        Action=[sns_actions.Publish],
+                        Resource=[Ref(topic)],
+                        Condition=Condition(Bool("aws:SecureTransport", "false")),
+                    ),
+                ],
+            ),
+        )
+    )
+    if email is not None:
+        stack.add(
+            sns.SubscriptionResource(
+                f"{logical_id}Email", TopicArn=Ref(topic), Protocol="email", Endpoint=email
+            )
+        )
+    return AlarmTopic(topic, key)
+
+
+def alarm(
+    stack: Stack,
+    logical_id: str,
+    topic: AlarmTopic,
+    *,
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    threshold: float,
+    statistic: str = "Sum",
+    comparison: Comparison = "GreaterThanOrEqualToThreshold",
+    period_seconds: int = 300,
+    evaluation_periods: int = 1,
+) -> cloudwatch.Alarm:
+    """An alarm that notifies `topic` when it fires and when it clears.
+
+    `statistic` is Sum, Average, Maximum, Minimum, SampleCount or a percentile
+    such as p99. Missing data counts as healthy: no traffic is not an outage.
+    """
+    resource = cloudwatch.Alarm(
+        logical_id,
+        AlarmDescription=description,
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[
+            cloudwatch.MetricDimension(Name=name, Value=value)
+            for name, value in sorted(dimensions.items())
+        ],
+        Period=period_seconds,
+        EvaluationPeriods=evaluation_periods,
+        Threshold=threshold,
+        ComparisonOperator=comparison,
+        TreatMissingData="notBreaching",
+        AlarmActions=[topic.arn],
+        OKActions=[topic.arn],
+    )
+    if statistic.startswith("p"):
+        resource.ExtendedStatistic = statistic
+    else:
+        resource.Statistic = statistic
+    return stack.add(resource)
+
+
+def metric_widget(
+    title: str, metrics: list[list[Any]], *, stat: str = "Sum", period: int = 300,
+    width: int = 12, height: int = 6,
+) -> dict[str, Any]:
+    """A time-series widget; metric entries may hold ${Variables} resolved by `dashboard`."""
+    return {
+        "type": "metric",
+        "width": width,
+        "height": height,
+        "properties": {
+            "title": title,
+            "region": "${AWS::Region}",
+            "stat": stat,
+            "period": period,
+            "view": "timeSeries",
+            "metrics": metrics,
+        },
+    }
+
+
+def dashboard(
+    stack: Stack, logical_id: str, widgets: list[dict[str, Any]], **variables: Any
+) -> cloudwatch.Dashboard:
+    """One dashboard; the body is JSON with ${...} placeholders filled by Fn::Sub."""
+    body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
+    return stack.add(cloudwatch.Dashboard(logical_id, DashboardBody=Sub(body, **variables)))

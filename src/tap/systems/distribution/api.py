@@ -1,0 +1,123 @@
+"""API stack: the REST API in front of the licence API and usage tracking functions.
+
+Every route needs an API key. Bodies are validated against JSON-schema models
+before a function runs (the functions validate again, strictly); usage plans
+set per-key throttles and quotas; the first plan carries the operator's key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Ref
+
+from tap.blocks.rest_api import RestApi, Route
+from tap.config.distribution import ApiSettings
+from tap.stacktree import Stack, camel
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 128}
+_LICENSE_KEY = {"type": "string", "minLength": 1, "maxLength": 256}
+EVENT_TYPES = ["download", "install", "activate", "heartbeat"]
+
+
+def _body(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": title,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+CREATE_LICENSE = _body(
+    "CreateLicense",
+    {
+        "customerId": _ID,
+        "productId": _ID,
+        "expiresAt": {"type": "string", "minLength": 10, "maxLength": 64},
+        "seats": {"type": "integer", "minimum": 1, "maximum": 100000},
+    },
+    ["customerId", "productId"],
+)
+VALIDATE_LICENSE = _body(
+    "ValidateLicense", {"licenseKey": _LICENSE_KEY, "customerId": _ID}, ["licenseKey", "customerId"]
+)
+ISSUE_DOWNLOAD = _body(
+    "IssueDownload",
+    {"licenseKey": _LICENSE_KEY, "customerId": _ID,
+     "path": {"type": "string", "minLength": 1, "maxLength": 1024}},
+    ["licenseKey", "customerId", "path"],
+)
+USAGE_EVENT = _body(
+    "UsageEvent",
+    {
+        "eventId": _ID,
+        "customerId": _ID,
+        "productId": _ID,
+        "eventType": {"type": "string", "enum": EVENT_TYPES},
+        "timestamp": {"type": "string", "minLength": 10, "maxLength": 64},
+        "metadata": {"type": "object"},
+    },
+    ["eventId", "customerId", "productId", "eventType"],
+)
+
+
+def routes(license_api: Any, usage_tracking: Any) -> list[Route]:
+    """The routes of SYSTEMS.md §A, each served by one of the two functions."""
+    return [
+        Route("POST", "/licenses", license_api, CREATE_LICENSE, "CreateLicense"),
+        Route("GET", "/customers/{customerId}/licenses", license_api),
+        Route("POST", "/licenses/validate", license_api, VALIDATE_LICENSE, "ValidateLicense"),
+        Route("DELETE", "/licenses/{licenseId}", license_api),
+        Route("POST", "/downloads", license_api, ISSUE_DOWNLOAD, "IssueDownload"),
+        Route("POST", "/usage", usage_tracking, USAGE_EVENT, "UsageEvent"),
+        Route("GET", "/customers/{customerId}/usage", usage_tracking),
+    ]
+
+
+def api_stack(settings: ApiSettings) -> Stack:
+    stack = Stack("api", "tap distribution: licence and usage REST API")
+    license_api = stack.parameter("LicenseApiFunctionArn", Description="Licence API function.")
+    usage = stack.parameter("UsageTrackingFunctionArn", Description="Usage tracking function.")
+    api = RestApi(
+        stack,
+        "Api",
+        description="tap licence and usage API",
+        stage_name=settings.stage_name,
+        throttle_rate_limit=settings.throttle_rate_limit,
+        throttle_burst_limit=settings.throttle_burst_limit,
+        access_log_retention_days=settings.access_log_retention_days,
+    )
+    for route in routes(Ref(license_api), Ref(usage)):
+        api.route(route)
+    api.deploy()
+    operator_key = add_usage_plans(api, settings)
+    stack.output("ApiUrl", api.url, "Base URL of the API stage.")
+    stack.output("ApiId", api.id, "REST API id.")
+    stack.output("ApiName", Ref("AWS::StackName"), "REST API name (its metrics' ApiName).")
+    stack.output("StageName", settings.stage_name, "Stage of the API.")
+    stack.output(
+        "OperatorApiKeyId", Ref(operator_key),
+        "Id of the operator's API key; read its value with apigateway get-api-key --include-value.",
+    )
+    return stack
+
+
+def add_usage_plans(api: RestApi, settings: ApiSettings) -> Any:
+    plans = [
+        api.usage_plan(
+            f"{camel(plan.name)}UsagePlan",
+            rate_limit=plan.rate_limit,
+            burst_limit=plan.burst_limit,
+            quota_limit=plan.quota_limit,
+            quota_period=plan.quota_period,
+            description=f"{plan.name}: {plan.rate_limit:g} req/s, "
+            f"{plan.quota_limit} requests per {plan.quota_period.lower()}",
+        )
+        for plan in settings.usage_plans
+    ]
+    for plan, created in zip(settings.usage_plans, plans):
+        api.stack.output(f"{camel(plan.name)}UsagePlanId", Ref(created), f"Usage plan {plan.name}.")
+    return api.api_key("OperatorApiKey", plans[0], "Operator key (first usage plan)")

@@ -1,0 +1,203 @@
+"""CDN stack: the CloudFront distribution in front of the binaries bucket.
+
+Two ways in, each a cache behaviour:
+- default (`*`): the Lambda@Edge licence check runs on every viewer request
+  (headers x-license-key / x-customer-id) before the cache is consulted;
+- `signed/*`: CloudFront itself demands a URL signed by a key of the signing
+  key group (issued by the licence API), then a CloudFront Function strips
+  the `/signed` prefix so both routes serve the same objects.
+
+The bucket is reached only through Origin Access Control, and its policy
+(here, because it names this distribution) lets only this distribution read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, Ref, cloudfront
+
+from tap.blocks.buckets import bucket_policy
+from tap.blocks.cloudfront import (
+    CACHING_OPTIMIZED,
+    SECURITY_HEADERS,
+    SigningKeys,
+    access_logs_to_s3,
+    cloudfront_read_statement,
+    edge_web_acl,
+    origin_access_control,
+    signing_key_group,
+    viewer_function,
+    waf_log_group_name,
+)
+from tap.blocks.iam import BucketRef
+from tap.blocks.lifecycle import suppress
+from tap.blocks.logs import log_group
+from tap.config.distribution import CdnSettings
+from tap.package import FunctionPackager
+from tap.stacktree import Stack
+
+SIGNED_PATH_PREFIX = "/signed"
+BINARIES_ORIGIN = "binaries"
+# Licence credentials arrive in these headers; WAF logs must never hold them.
+LICENSE_HEADERS = ("x-license-key", "x-customer-id")
+WAF_LOG_RETENTION_DAYS = 90
+
+
+def cdn_stack(settings: CdnSettings, package: FunctionPackager) -> Stack:
+    stack = Stack("cdn", "tap distribution: CloudFront with licence check and signed URLs")
+    inputs = add_parameters(stack)
+    binaries = BucketRef(
+        "BinariesBucket", name=Ref(inputs["BinariesBucketName"]),
+        arn=Ref(inputs["BinariesBucketArn"]),
+    )
+    keys = signing_key_group(stack, "UrlSigning", Ref(inputs["SigningPublicKey"]))
+    strip_prefix = viewer_function(
+        stack, "StripSignedPrefix",
+        package.inline_code("cloudfront_strip_prefix", {"prefix": SIGNED_PATH_PREFIX}),
+        "Removes the signed-URL path prefix before the origin request",
+    )
+    web_acl = add_web_acl(stack, settings) if settings.waf_enabled else None
+    distribution = add_distribution(stack, settings, inputs, keys, strip_prefix, web_acl)
+    bucket_policy(
+        stack, "BinariesBucketPolicy", binaries, [cloudfront_read_statement(binaries, distribution)]
+    )
+    access_logs_to_s3(stack, "AccessLogs", distribution, Ref(inputs["LogsBucketArn"]))
+    add_outputs(stack, settings, distribution, keys, web_acl)
+    return stack
+
+
+def add_parameters(stack: Stack) -> dict[str, Any]:
+    described = {
+        "BinariesBucketName": "Bucket holding the binaries.",
+        "BinariesBucketArn": "ARN of the binaries bucket.",
+        "BinariesBucketDomainName": "Regional domain name of the binaries bucket.",
+        "LogsBucketArn": "ARN of the bucket receiving CloudFront standard logs.",
+        "LicenseCheckVersionArn": "Numbered Lambda@Edge version for viewer requests.",
+        "SigningPublicKey": "PEM public key that verifies signed download URLs.",
+    }
+    return {name: stack.parameter(name, Description=text) for name, text in described.items()}
+
+
+def add_web_acl(stack: Stack, settings: CdnSettings) -> Any:
+    logs = log_group(stack, "WebAclLogGroup", WAF_LOG_RETENTION_DAYS, name=waf_log_group_name())
+    return edge_web_acl(
+        stack, "WebAcl", settings.waf_rate_limit, logs.ref, redacted_headers=LICENSE_HEADERS
+    )
+
+
+def _viewer_certificate(settings: CdnSettings) -> cloudfront.ViewerCertificate:
+    if settings.certificate_arn is None:
+        return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
+    return cloudfront.ViewerCertificate(
+        AcmCertificateArn=settings.certificate_arn,
+        SslSupportMethod="sni-only",
+        MinimumProtocolVersion="TLSv1.2_2021",
+    )
+
+
+def add_distribution(
+    stack: Stack,
+    settings: CdnSettings,
+    inputs: dict[str, Any],
+    keys: SigningKeys,
+    strip_prefix: cloudfront.Function,
+    web_acl: Any,
+) -> cloudfront.Distribution:
+    access = origin_access_control(stack, "BinariesOriginAccess")
+    common = {
+        "TargetOriginId": BINARIES_ORIGIN,
+        "ViewerProtocolPolicy": "https-only",
+        "AllowedMethods": ["GET", "HEAD"],
+        "CachedMethods": ["GET", "HEAD"],
+        "CachePolicyId": CACHING_OPTIMIZED,
+        "ResponseHeadersPolicyId": SECURITY_HEADERS,
+        "Compress": True,
+    }
+    config = cloudfront.DistributionConfig(
+        Comment="tap software downloads",
+        Enabled=True,
+        HttpVersion="http2and3",
+        IPV6Enabled=True,
+        PriceClass=settings.price_class,
+        Origins=[
+            cloudfront.Origin(
+                Id=BINARIES_ORIGIN,
+                DomainName=Ref(inputs["BinariesBucketDomainName"]),
+                OriginAccessControlId=GetAtt(access, "Id"),
+                # Empty identity: OAC signs instead of a legacy origin access identity.
+                S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
+            )
+        ],
+        DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
+            **common,
+            LambdaFunctionAssociations=[
+                cloudfront.LambdaFunctionAssociation(
+                    EventType="viewer-request",
+                    LambdaFunctionARN=Ref(inputs["LicenseCheckVersionArn"]),
+                    IncludeBody=False,
+                )
+            ],
+        ),
+        CacheBehaviors=[
+            cloudfront.CacheBehavior(
+                **common,
+                PathPattern=SIGNED_PATH_PREFIX.lstrip("/") + "/*",
+                TrustedKeyGroups=[Ref(keys.key_group)],
+                FunctionAssociations=[
+                    cloudfront.FunctionAssociation(
+                        EventType="viewer-request", FunctionARN=GetAtt(strip_prefix, "FunctionARN")
+                    )
+                ],
+            )
+        ],
+        ViewerCertificate=_viewer_certificate(settings),
+    )
+    if settings.alias is not None:
+        config.Aliases = [settings.alias]
+    if web_acl is not None:
+        config.WebACLId = GetAtt(web_acl, "Arn")
+    distribution = cloudfront.Distribution("Distribution", DistributionConfig=config)
+    _explain_scanner_exceptions(distribution, settings)
+    return stack.add(distribution)
+
+
+def _explain_scanner_exceptions(distribution: cloudfront.Distribution, settings: CdnSettings) -> None:
+    suppress(
+        distribution,
+        CKV_AWS_86="Access logs are delivered by CloudFront standard logging v2 "
+        "(AWS::Logs::Delivery to the logs bucket), which this check does not see.",
+        CKV_AWS_305="Serves binaries by key; there is no index object to default to.",
+        CKV_AWS_310="One origin by design: the binaries bucket is the only source of truth.",
+        CKV_AWS_374="Downloads are licensed worldwide; no geographic restriction applies.",
+    )
+    if settings.certificate_arn is None:
+        suppress(
+            distribution,
+            CKV_AWS_174="No alias: the default *.cloudfront.net certificate is used, and its "
+            "TLS policy cannot be chosen; set cdn.alias and cdn.certificate_arn to pick TLSv1.2_2021.",
+        )
+    if not settings.waf_enabled:
+        suppress(
+            distribution,
+            CKV_AWS_68="WAF is switched off in this environment's config (cdn.waf_enabled).",
+        )
+
+
+def add_outputs(
+    stack: Stack, settings: CdnSettings, distribution: cloudfront.Distribution,
+    keys: SigningKeys, web_acl: Any,
+) -> None:
+    domain = GetAtt(distribution, "DomainName")
+    stack.output("DistributionId", Ref(distribution), "CloudFront distribution id.")
+    stack.output("DistributionDomainName", domain, "CloudFront domain name.")
+    stack.output(
+        "DownloadDomain", settings.alias or domain,
+        "Host name downloads and signed URLs use (the alias when one is set).",
+    )
+    stack.output("SignedPathPrefix", SIGNED_PATH_PREFIX, "Path prefix of signed download URLs.")
+    stack.output("KeyGroupId", Ref(keys.key_group), "Key group trusted for signed URLs.")
+    stack.output("PublicKeyId", Ref(keys.public_key), "Key-Pair-Id of signed URLs.")
+    if web_acl is not None:
+        stack.output("WebAclArn", GetAtt(web_acl, "Arn"), "WAF web ACL of the distribution.")
+

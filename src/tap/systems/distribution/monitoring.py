@@ -1,0 +1,141 @@
+"""Monitoring stack: the alarm topic, alarms on every moving part, one dashboard.
+
+Lambda@Edge runs in many regions and reports its metrics in each of them; the
+alarms here see its us-east-1 executions, and the CloudFront 5xx-rate alarm
+(a global metric) sees every failed check anywhere, since a failing edge
+function turns into a 5xx at the viewer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Ref, Sub
+
+from tap.blocks.monitoring import AlarmTopic, alarm, alarm_topic, dashboard, metric_widget
+from tap.config.distribution import DistributionSettings
+from tap.stacktree import Stack
+
+PARAMETERS = {
+    "LicenseCheckFunctionName": "Name of the Lambda@Edge licence check.",
+    "LicenseApiFunctionName": "Name of the licence API function.",
+    "UsageTrackingFunctionName": "Name of the usage tracking function.",
+    "ApiName": "Name of the REST API.",
+    "DistributionId": "CloudFront distribution id.",
+    "LicensesTableName": "Name of the licences table.",
+    "AnalyticsTableName": "Name of the analytics table.",
+}
+EDGE_TIMEOUT_MS = 5000
+
+
+def monitoring_stack(settings: DistributionSettings) -> Stack:
+    stack = Stack("monitoring", "tap distribution: alarms and dashboard")
+    names = {name: Ref(stack.parameter(name, Description=text)) for name, text in PARAMETERS.items()}
+    topic = alarm_topic(stack, "AlarmTopic", settings.monitoring.alarm_email)
+    add_function_alarms(stack, settings, topic, names)
+    add_api_alarms(stack, settings, topic, names)
+    add_cdn_alarms(stack, settings, topic, names)
+    add_table_alarms(stack, topic, names)
+    board = add_dashboard(stack, settings, names)
+    stack.output("AlarmTopicArn", topic.arn, "SNS topic every alarm notifies.")
+    stack.output("DashboardName", Ref(board), "CloudWatch dashboard of the platform.")
+    return stack
+
+
+def add_function_alarms(
+    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
+) -> None:
+    share = settings.monitoring.function_duration_p99_percent / 100
+    regional_timeout_ms = settings.functions.timeout_seconds * 1000
+    functions = [
+        # Edge replicas report as "us-east-1.<name>" in the region that ran them.
+        ("LicenseCheck", Sub("us-east-1.${Name}", Name=names["LicenseCheckFunctionName"]),
+         EDGE_TIMEOUT_MS),
+        ("LicenseApi", names["LicenseApiFunctionName"], regional_timeout_ms),
+        ("UsageTracking", names["UsageTrackingFunctionName"], regional_timeout_ms),
+    ]
+    for label, function_name, timeout_ms in functions:
+        dimensions = {"FunctionName": function_name}
+        alarm(stack, f"{label}ErrorsAlarm", topic, description=f"{label}: invocations failed",
+              namespace="AWS/Lambda", metric="Errors", dimensions=dimensions, threshold=1)
+        alarm(stack, f"{label}ThrottlesAlarm", topic, description=f"{label}: invocations throttled",
+              namespace="AWS/Lambda", metric="Throttles", dimensions=dimensions, threshold=1)
+        alarm(stack, f"{label}DurationAlarm", topic,
+              description=f"{label}: p99 duration above {share:.0%} of its timeout",
+              namespace="AWS/Lambda", metric="Duration", dimensions=dimensions,
+              statistic="p99", threshold=timeout_ms * share, comparison="GreaterThanThreshold",
+              evaluation_periods=3)
+
+
+def add_api_alarms(
+    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
+) -> None:
+    dimensions = {"ApiName": names["ApiName"], "Stage": settings.api.stage_name}
+    alarm(stack, "Api5xxAlarm", topic, description="API: server errors",
+          namespace="AWS/ApiGateway", metric="5XXError", dimensions=dimensions, threshold=1)
+    # 4XXError's Average is the share of requests answered 4xx.
+    alarm(stack, "Api4xxAlarm", topic, description="API: more than 20% client errors",
+          namespace="AWS/ApiGateway", metric="4XXError", dimensions=dimensions,
+          statistic="Average", threshold=0.2, comparison="GreaterThanThreshold",
+          evaluation_periods=3)
+    alarm(stack, "ApiLatencyAlarm", topic,
+          description=f"API: p99 latency above {settings.monitoring.api_latency_p99_ms} ms",
+          namespace="AWS/ApiGateway", metric="Latency", dimensions=dimensions, statistic="p99",
+          threshold=settings.monitoring.api_latency_p99_ms, comparison="GreaterThanThreshold",
+          evaluation_periods=3)
+
+
+def add_cdn_alarms(
+    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
+) -> None:
+    rate = settings.monitoring.cloudfront_5xx_rate_percent
+    alarm(stack, "Cdn5xxRateAlarm", topic, description=f"CloudFront: over {rate}% of responses 5xx",
+          namespace="AWS/CloudFront", metric="5xxErrorRate",
+          dimensions={"DistributionId": names["DistributionId"], "Region": "Global"},
+          statistic="Average", threshold=rate, comparison="GreaterThanThreshold",
+          evaluation_periods=3)
+
+
+def add_table_alarms(stack: Stack, topic: AlarmTopic, names: dict[str, Any]) -> None:
+    for label in ("Licenses", "Analytics"):
+        dimensions = {"TableName": names[f"{label}TableName"]}
+        for kind in ("Read", "Write"):
+            alarm(stack, f"{label}{kind}ThrottleAlarm", topic,
+                  description=f"{label} table: {kind.lower()} requests throttled",
+                  namespace="AWS/DynamoDB", metric=f"{kind}ThrottleEvents",
+                  dimensions=dimensions, threshold=1)
+
+
+def add_dashboard(stack: Stack, settings: DistributionSettings, names: dict[str, Any]) -> Any:
+    api = ["ApiName", "${ApiName}", "Stage", settings.api.stage_name]
+    cdn = ["DistributionId", "${DistributionId}", "Region", "Global"]
+    functions = [
+        ("${LicenseApiFunctionName}", "licence API"),
+        ("${UsageTrackingFunctionName}", "usage tracking"),
+        ("us-east-1.${LicenseCheckFunctionName}", "edge check (us-east-1)"),
+    ]
+    widgets = [
+        metric_widget("API requests and errors", [
+            ["AWS/ApiGateway", "Count", *api], ["AWS/ApiGateway", "4XXError", *api],
+            ["AWS/ApiGateway", "5XXError", *api],
+        ]),
+        metric_widget("API latency p99 (ms)", [["AWS/ApiGateway", "Latency", *api]], stat="p99"),
+        metric_widget("Function errors", [
+            ["AWS/Lambda", "Errors", "FunctionName", name, {"label": label}]
+            for name, label in functions
+        ]),
+        metric_widget("Function duration p99 (ms)", [
+            ["AWS/Lambda", "Duration", "FunctionName", name, {"label": label}]
+            for name, label in functions
+        ], stat="p99"),
+        metric_widget("Downloads", [["AWS/CloudFront", "Requests", *cdn]]),
+        metric_widget("CloudFront error rates (%)", [
+            ["AWS/CloudFront", "4xxErrorRate", *cdn], ["AWS/CloudFront", "5xxErrorRate", *cdn],
+        ], stat="Average"),
+        metric_widget("DynamoDB throttles", [
+            ["AWS/DynamoDB", f"{kind}ThrottleEvents", "TableName", f"${{{label}TableName}}"]
+            for label in ("Licenses", "Analytics") for kind in ("Read", "Write")
+        ]),
+    ]
+    # CloudFront metrics exist only in us-east-1, which is where this system runs.
+    return dashboard(stack, "Dashboard", widgets, **names)
