@@ -16,6 +16,7 @@ from pathlib import Path
 from tap import config, paths
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
+from tap.graph import document as graph_document
 from tap.lint import Finding, Linter
 from tap.package import FunctionPackager
 from tap.systems import bootstrap
@@ -130,14 +131,19 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
         target.seconds = time.perf_counter() - began
     emissions = [target.emission for target in targets]
 
+    everything = args.system is None and args.env is None
+    # The stack diagram lives beside templates/, in docs/.
+    diagram = templates_dir.parent / "docs" / "stacks.md"
     status = 0
     if args.check:
         stale = stale_files(emissions, templates_dir)
-        if args.system is None and args.env is None:
+        if everything:
             stale += [
                 f"{path.relative_to(templates_dir.parent)} (not produced by the build)"
                 for path in orphan_files(emissions, templates_dir)
             ]
+            if not diagram.is_file() or diagram.read_text() != graph_document(emissions):
+                stale.append(f"{diagram.relative_to(templates_dir.parent)} (differs)")
         if stale:
             print("templates/ is stale; run `python build.py` and commit the result:", file=sys.stderr)
             for line in stale:
@@ -146,9 +152,11 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     else:
         for emission in emissions:
             write(emission, templates_dir)
-        if args.system is None and args.env is None:
+        if everything:
             for path in orphan_files(emissions, templates_dir):
                 path.unlink()
+            diagram.parent.mkdir(parents=True, exist_ok=True)
+            diagram.write_text(graph_document(emissions))
 
     findings = [finding for target in targets for finding in target.findings]
     if findings:

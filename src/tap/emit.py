@@ -115,10 +115,24 @@ def manifest(emission: Emission, description: Mapping[str, Any]) -> dict[str, An
     return {
         **description,
         "root": emission.root.file_name,
+        "root_parameters": _root_parameters(emission.root),
         "stack_tags": dict(emission.root.tags),
         "templates": templates,
         "artifacts": _unique_by_key(artifacts),
     }
+
+
+def _root_parameters(root: Stack) -> list[dict[str, Any]]:
+    """What a deploy may (default given) or must (no default) pass to the root stack."""
+    return [
+        {
+            "name": name,
+            "required": "Default" not in parameter.properties,
+            "default": parameter.properties.get("Default"),
+            "description": parameter.properties.get("Description", ""),
+        }
+        for name, parameter in sorted(root.template.parameters.items())
+    ]
 
 
 def _logical_id_in_parent(stack: Stack) -> str | None:
