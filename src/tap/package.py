@@ -15,8 +15,8 @@ packager and are not shipped:
 - `vendor.txt` names pure-Python distributions the Lambda runtime lacks.
   Each must be installed at exactly the version `requirements.txt` pins, so
   the zip is a function of the checkout; its files are copied from the
-  installed distribution's RECORD (no `__pycache__`, no scripts, dist-info
-  reduced to its licence files).
+  installed distribution's RECORD (no `__pycache__`, no scripts, no
+  metadata; its licence goes to `THIRD_PARTY_LICENSES/<name>-<version>/`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ SHARED_LIST = "shared.txt"
 VENDOR_LIST = "vendor.txt"
 SHARED_DIR_NAME = "_shared"
 REQUIREMENTS = paths.REPO / "requirements.txt"
+LICENCES_DIR = "THIRD_PARTY_LICENSES"
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,17 @@ def shared_entries(source: Path, functions_dir: Path) -> dict[str, bytes]:
     return entries
 
 
-def _ships(relative: str) -> bool:
-    """Importable files ship; of the `.dist-info` folder only the licence does."""
+def _shipped_path(relative: str) -> str | None:
+    """Where a RECORD file goes in the zip: importable files as they are; of the
+    `.dist-info` folder only the licence, moved to `THIRD_PARTY_LICENSES/` (a partial
+    `.dist-info` would be found by importlib.metadata and report no version)."""
     folder, _, rest = relative.partition("/")
     if not folder.endswith(".dist-info"):
-        return True
-    return rest.startswith("licenses/") or rest.upper().startswith(("LICENSE", "LICENCE", "COPYING"))
+        return relative
+    name = rest.rpartition("/")[2]
+    if rest.startswith("licenses/") or name.upper().startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE")):
+        return f"{LICENCES_DIR}/{folder[: -len('.dist-info')]}/{rest.removeprefix('licenses/')}"
+    return None
 
 
 def distribution_entries(distribution: str, pins: Mapping[str, str], listed_in: Path) -> dict[str, bytes]:
@@ -163,8 +169,9 @@ def distribution_entries(distribution: str, pins: Mapping[str, str], listed_in: 
             continue  # scripts installed outside site-packages, and bytecode
         if relative.endswith(_COMPILED_SUFFIXES):
             raise ValueError(f"{listed_in}: {distribution} is not pure Python ({relative})")
-        if _ships(relative):
-            entries[relative] = (root / relative).read_bytes()
+        shipped = _shipped_path(relative)
+        if shipped is not None:
+            entries[shipped] = (root / relative).read_bytes()
     if not entries:
         raise ValueError(f"{listed_in}: {distribution} has no file list (RECORD) to copy from")
     return entries
