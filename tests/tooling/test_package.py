@@ -145,28 +145,20 @@ def test_vendored_packages_are_byte_identical_twice_and_fixed_in_time(functions_
     assert list(entries(first.data)) == sorted(entries(first.data))
 
 
-def test_vendoring_a_distribution_that_is_not_installed_is_an_error(functions_dir, tmp_path):
-    vendoring(functions_dir, "tap-no-such-distribution")
-    pins = tmp_path / "pins.txt"
-    pins.write_text("tap-no-such-distribution==1.0\n")
-    with pytest.raises(ValueError, match="tap-no-such-distribution==1.0 is not installed"):
-        package_function("greeter", {"greeting": "hi", "ttl": 30}, functions_dir, pins)
-
-
-def test_vendoring_a_version_other_than_the_pin_is_an_error(functions_dir, tmp_path):
-    vendoring(functions_dir, "rsa")
-    pins = tmp_path / "pins.txt"
-    pins.write_text("rsa==4.8\n")
-    with pytest.raises(ValueError, match="rsa 4.9.1 is installed but requirements.txt pins 4.8"):
-        package_function("greeter", {"greeting": "hi", "ttl": 30}, functions_dir, pins)
-
-
-def test_vendoring_an_unpinned_distribution_is_an_error(functions_dir, tmp_path):
-    vendoring(functions_dir, "rsa")
-    pins = tmp_path / "pins.txt"
-    pins.write_text("rsa>=4\n")
-    with pytest.raises(ValueError, match="rsa is not pinned"):
-        package_function("greeter", {"greeting": "hi", "ttl": 30}, functions_dir, pins)
+@pytest.mark.parametrize(
+    ("distribution", "pins", "error"),
+    [
+        ("tap-no-such-distribution", "tap-no-such-distribution==1.0\n", "tap-no-such-distribution==1.0 is not installed"),
+        ("rsa", "rsa==4.8\n", "rsa 4.9.1 is installed but requirements.txt pins 4.8"),
+        ("rsa", "rsa>=4\n", "rsa is not pinned"),
+    ],
+)
+def test_vendoring_what_requirements_do_not_pin_exactly_is_an_error(functions_dir, tmp_path, distribution, pins, error):
+    vendoring(functions_dir, distribution)
+    requirements = tmp_path / "pins.txt"
+    requirements.write_text(pins)
+    with pytest.raises(ValueError, match=error):
+        package_function("greeter", {"greeting": "hi", "ttl": 30}, functions_dir, requirements)
 
 
 def test_vendoring_compiled_code_is_an_error(functions_dir, requirements):
