@@ -1,6 +1,7 @@
 """Structured logs: one JSON object per line on stdout, which Lambda sends to CloudWatch.
 
-Callers pass identifiers (licence id, customer id, key hash prefix), never a
+`level` uses Lambda's level names (INFO, ERROR). Callers pass identifiers
+(request id, licence id, customer id), never a
 licence key or secret; fields with the names of secrets are masked anyway,
 as a second line of defence.
 """
@@ -22,10 +23,6 @@ def write(level: str, message: str, **fields) -> None:
 
 def info(message: str, **fields) -> None:
     write("INFO", message, **fields)
-
-
-def warning(message: str, **fields) -> None:
-    write("WARNING", message, **fields)
 
 
 def error(message: str, **fields) -> None:

@@ -100,29 +100,24 @@ def assert_client_answer(answer: dict) -> dict:
     return body
 
 
-@pytest.mark.parametrize("function", ["license_api", "usage_tracking"])
-def test_random_proxy_events_get_a_json_answer_and_never_a_5xx(request, function):
-    handler = request.getfixturevalue(function).handler
-
-    @PROPERTY
-    @given(proxy_events())
-    def check(event):
-        assert_client_answer(handler(event, CONTEXT))
-
-    check()
+@pytest.fixture(scope="package")
+def api_functions(license_api, usage_tracking) -> dict:
+    return {"license_api": license_api, "usage_tracking": usage_tracking}
 
 
 @pytest.mark.parametrize("function", ["license_api", "usage_tracking"])
-def test_arbitrary_values_as_events_are_refused_as_400(request, function):
-    handler = request.getfixturevalue(function).handler
+@PROPERTY
+@given(event=proxy_events())
+def test_random_proxy_events_get_a_json_answer_and_never_a_5xx(api_functions, function, event):
+    assert_client_answer(api_functions[function].handler(event, CONTEXT))
 
-    @PROPERTY
-    @given(json_values)
-    def check(event):
-        answer = handler(event, CONTEXT)
-        assert (answer["statusCode"], assert_client_answer(answer)["error"]) == (400, "bad_request")
 
-    check()
+@pytest.mark.parametrize("function", ["license_api", "usage_tracking"])
+@PROPERTY
+@given(event=json_values)
+def test_arbitrary_values_as_events_are_refused_as_400(api_functions, function, event):
+    answer = api_functions[function].handler(event, CONTEXT)
+    assert (answer["statusCode"], assert_client_answer(answer)["error"]) == (400, "bad_request")
 
 
 @PROPERTY
