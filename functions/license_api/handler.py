@@ -1,0 +1,122 @@
+"""Licence API behind API Gateway (REST, proxy integration).
+
+    POST   /licenses                          create a licence; its key is shown this once
+    GET    /customers/{customerId}/licenses   a customer's licences, without keys
+    POST   /licenses/validate                 is this key valid for this customer?
+    DELETE /licenses/{licenseId}              revoke
+    POST   /downloads                         a short-lived CloudFront signed URL
+
+Clients are created once per container; the signing key is fetched from
+Secrets Manager on first use and kept.
+"""
+
+import boto3
+
+import json_log
+import licence_rules
+import proxy_api
+import utc_time
+from download_urls import DownloadSigner, object_path
+from licence_settings import Settings
+from licence_store import LicenceStore, public_view
+from proxy_api import Request, RequestError
+from request_fields import identifier, integer, path_parameter, read_fields, timestamp
+from signing_key import SigningKeySource
+
+MAX_SEATS = 1_000_000
+
+SETTINGS = Settings.from_environment()
+_licences = LicenceStore(boto3.client("dynamodb"), SETTINGS.licences_table)
+_signing_key = SigningKeySource(boto3.client("secretsmanager"), SETTINGS.signing_key_secret_arn)
+_downloads = DownloadSigner(
+    _signing_key.sign_sha1,
+    SETTINGS.signing_key_id,
+    SETTINGS.download_domain,
+    SETTINGS.download_path_prefix,
+    SETTINGS.signed_url_ttl_seconds,
+)
+
+
+def licence_key(value: object) -> str:
+    if not licence_rules.is_plausible_key(value):
+        raise ValueError(f"must be 1 to {licence_rules.MAX_KEY_LENGTH} visible ASCII characters")
+    return value
+
+
+def create_licence(request: Request) -> tuple[int, dict]:
+    moment = utc_time.now()
+    fields = read_fields(
+        request.json_object(),
+        required={"customerId": identifier, "productId": identifier},
+        optional={"expiresAt": timestamp, "seats": integer(1, MAX_SEATS)},
+    )
+    expires_at = fields.get("expiresAt")
+    if expires_at is not None and expires_at <= moment:
+        raise RequestError(400, "invalid_field", "field 'expiresAt' must be in the future")
+    key, item = _licences.create(
+        fields["customerId"], fields["productId"], fields.get("seats", 1), expires_at, moment
+    )
+    json_log.info("licence created", licenseId=item["licenseId"]["S"], customerId=fields["customerId"])
+    return 201, {**public_view(item, moment), "licenseKey": key}
+
+
+def list_licences(request: Request) -> tuple[int, dict]:
+    request.expect_no_body()
+    customer_id = path_parameter(request, "customerId")
+    moment = utc_time.now()
+    licences = [public_view(item, moment) for item in _licences.for_customer(customer_id)]
+    return 200, {"customerId": customer_id, "licenses": licences}
+
+
+KEY_AND_CUSTOMER = {"licenseKey": licence_key, "customerId": identifier}
+
+
+def checked_licence(fields: dict) -> tuple[licence_rules.Licence | None, str | None]:
+    """The licence `fields["licenseKey"]` names, and why it is refused (None when it is valid)."""
+    licence = _licences.find_by_key(fields["licenseKey"])
+    return licence, licence_rules.refusal(licence, fields["customerId"], utc_time.now())
+
+
+def validate_licence(request: Request) -> tuple[int, dict]:
+    fields = read_fields(request.json_object(), required=KEY_AND_CUSTOMER, optional={})
+    licence, reason = checked_licence(fields)
+    if reason is not None:
+        return 200, {"valid": False, "reason": reason}
+    return 200, {"valid": True, "licenseId": licence.license_id, "productId": licence.product_id,
+                 "expiresAt": licence.expires_at}
+
+
+def revoke_licence(request: Request) -> tuple[int, dict]:
+    request.expect_no_body()
+    license_id = path_parameter(request, "licenseId")
+    moment = utc_time.now()
+    item = _licences.revoke(license_id, moment)
+    if item is None:
+        raise RequestError(404, "unknown_license", f"no licence {license_id}")
+    json_log.info("licence revoked", licenseId=license_id)
+    return 200, public_view(item, moment)
+
+
+def issue_download(request: Request) -> tuple[int, dict]:
+    fields = read_fields(request.json_object(), required={**KEY_AND_CUSTOMER, "path": object_path}, optional={})
+    licence, reason = checked_licence(fields)
+    if reason is not None:
+        json_log.info("download refused", reason=reason, customerId=fields["customerId"])
+        return 403, {"error": "invalid_license", "message": "the licence does not allow downloads",
+                     "reason": reason}
+    url, expires = _downloads.url_for(fields["path"], utc_time.now())
+    json_log.info("download issued", licenseId=licence.license_id, path=fields["path"])
+    return 200, {"url": url, "expiresAt": utc_time.to_iso(expires)}
+
+
+ROUTES = {
+    ("POST", "/licenses"): create_licence,
+    ("GET", "/customers/{customerId}/licenses"): list_licences,
+    ("POST", "/licenses/validate"): validate_licence,
+    ("DELETE", "/licenses/{licenseId}"): revoke_licence,
+    ("POST", "/downloads"): issue_download,
+}
+
+
+def handler(event, context):
+    return proxy_api.handle(event, context, ROUTES)
