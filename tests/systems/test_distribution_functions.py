@@ -73,8 +73,10 @@ def test_licence_api_reads_and_writes_only_the_licences_table(functions):
     write = statement_by_sid(policy, "WriteLicenses")
     assert write["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert write["Resource"] == [{"Ref": "LicensesTableArn"}]
-    read = statement_by_sid(policy, "ReadLicenses")
-    assert read["Resource"][0] == {"Ref": "LicensesTableArn"}
+    assert statement_by_sid(policy, "GetLicenses")["Resource"] == [{"Ref": "LicensesTableArn"}]
+    assert statement_by_sid(policy, "QueryLicenseIndexes")["Resource"] == [
+        {"Fn::Join": ["", [{"Ref": "LicensesTableArn"}, "/index/*"]]}
+    ]
     actions = {action for statement in policy["Statement"] for action in statement["Action"]}
     assert not actions & {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DeleteTable"}
 

@@ -21,8 +21,11 @@ DYNAMODB_WRITE = (
 )
 # TransactWriteItems is authorised per item through the write actions above;
 # no separate action exists for it.
+DYNAMODB_GET = (dynamodb.GetItem,)
+DYNAMODB_QUERY = (dynamodb.Query,)
+DYNAMODB_PUT_AND_UPDATE = (dynamodb.PutItem, dynamodb.UpdateItem)
 
-SECRET_READ = (secretsmanager.GetSecretValue, secretsmanager.DescribeSecret)
+SECRET_READ = (secretsmanager.GetSecretValue,)
 
 KMS_DECRYPT = (kms.Decrypt,)
 KMS_ENCRYPT = (kms.Encrypt, kms.GenerateDataKey, kms.Decrypt)

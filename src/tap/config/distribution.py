@@ -51,8 +51,8 @@ class EdgeSettings:
         "licence may still download through the header route.",
     )
     lookup_timeout_seconds: float = setting(
-        1.5, check=checks.between(0.2, 4.0),
-        doc="DynamoDB client timeout at the edge, inside the 5 s viewer-request limit.",
+        1.5, check=checks.between(0.2, 2.0),
+        doc="DynamoDB client timeout at the edge; two attempts must fit the 5 s limit.",
     )
     log_retention_days: int = setting(30, check=checks.log_retention)
 

@@ -15,9 +15,14 @@ from tap.blocks.rest_api import RestApi, Route
 from tap.config.distribution import ApiSettings
 from tap.stacktree import Stack, camel
 
-_ID = {"type": "string", "minLength": 1, "maxLength": 128}
-_LICENSE_KEY = {"type": "string", "minLength": 1, "maxLength": 256}
+# The same rules the functions apply (tests/functions/test_api_models.py holds the
+# two to agreement): identifiers never contain '#', which separates table-key parts;
+# optional fields may be null, which the functions read as absent.
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,128}$"}
+_LICENSE_KEY = {"type": "string", "pattern": "^[!-~]{1,256}$"}  # visible ASCII
+_TIMESTAMP = {"type": ["string", "null"], "minLength": 1, "maxLength": 64}
 EVENT_TYPES = ["download", "install", "activate", "heartbeat"]
+MAX_SEATS = 1_000_000
 
 
 def _body(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -36,8 +41,8 @@ CREATE_LICENSE = _body(
     {
         "customerId": _ID,
         "productId": _ID,
-        "expiresAt": {"type": "string", "minLength": 10, "maxLength": 64},
-        "seats": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "expiresAt": _TIMESTAMP,
+        "seats": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_SEATS},
     },
     ["customerId", "productId"],
 )
@@ -57,8 +62,8 @@ USAGE_EVENT = _body(
         "customerId": _ID,
         "productId": _ID,
         "eventType": {"type": "string", "enum": EVENT_TYPES},
-        "timestamp": {"type": "string", "minLength": 10, "maxLength": 64},
-        "metadata": {"type": "object"},
+        "timestamp": _TIMESTAMP,
+        "metadata": {"type": ["object", "null"]},
     },
     ["eventId", "customerId", "productId", "eventType"],
 )

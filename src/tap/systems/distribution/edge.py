@@ -7,9 +7,9 @@ environment variables. It may only GetItem on the licences table.
 
 from __future__ import annotations
 
-from awacs import dynamodb
 from troposphere import Ref
 
+from tap.blocks import actions
 from tap.blocks.edge import EdgeFunction, edge_function
 from tap.config.distribution import DistributionSettings
 from tap.package import FunctionPackager
@@ -32,7 +32,7 @@ def edge_stack(settings: DistributionSettings, package: FunctionPackager) -> Sta
     stack = Stack("edge", "tap distribution: Lambda@Edge licence check")
     table_arn = stack.parameter("LicensesTableArn", Description="ARN of the licences table.")
     check = add_license_check(stack, settings, package)
-    check.role.allow("ReadLicenseByKeyHash", [dynamodb.GetItem], [Ref(table_arn)])
+    check.role.allow("ReadLicenseByKeyHash", actions.DYNAMODB_GET, [Ref(table_arn)])
     stack.output(
         "LicenseCheckVersionArn", check.version_arn,
         "Numbered version CloudFront runs on viewer requests.",
