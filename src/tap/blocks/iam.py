@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from functools import singledispatch
 from typing import Any
 
-from awacs.aws import Action, Allow, Condition, Policy, PolicyDocument, Statement
+from awacs import sts
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    Policy,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import GetAtt, Join, Ref, Sub, iam
 
 from tap.blocks import actions
@@ -68,6 +78,22 @@ class LogGroupRef:
 
 
 # --- roles -----------------------------------------------------------------
+
+
+def service_trust(service: str) -> Policy:
+    """A trust policy letting `service` (e.g. "vpc-flow-logs.amazonaws.com") assume the role
+    on behalf of this account only: aws:SourceAccount stops the confused deputy."""
+    return Policy(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", [service]),
+                Action=[sts.AssumeRole],
+                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+            )
+        ],
+    )
 
 
 class Role:

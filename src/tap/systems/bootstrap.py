@@ -26,6 +26,7 @@ from troposphere import Equals, GetAtt, If, Not, Ref, Sub, apigateway, iam, s3
 
 from tap import names
 from tap.blocks.buckets import Lifecycle, secure_bucket, tls_only_statements
+from tap.blocks.iam import service_trust
 from tap.blocks.lifecycle import suppress
 from tap.stacktree import Stack
 
@@ -136,19 +137,7 @@ def add_administration_role(stack: Stack) -> None:
             Condition="IsAdministrator",
             RoleName=ADMINISTRATION_ROLE_NAME,  # the name StackSets assumes by default
             Description="Lets CloudFormation StackSets assume the execution role in targets",
-            AssumeRolePolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", ["cloudformation.amazonaws.com"]),
-                        Action=[sts.AssumeRole],
-                        Condition=Condition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                        ),
-                    )
-                ],
-            ),
+            AssumeRolePolicyDocument=service_trust("cloudformation.amazonaws.com"),
             Policies=[
                 iam.Policy(
                     PolicyName="assume-stackset-execution",
@@ -226,17 +215,7 @@ def add_api_gateway_logging(stack: Stack) -> None:
             "ApiGatewayCloudWatchRole",
             Condition="ConfigureApiGatewayLogging",
             Description="Lets API Gateway write API logs to CloudWatch Logs in this region",
-            AssumeRolePolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", ["apigateway.amazonaws.com"]),
-                        Action=[sts.AssumeRole],
-                        Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-                    )
-                ],
-            ),
+            AssumeRolePolicyDocument=service_trust("apigateway.amazonaws.com"),
             ManagedPolicyArns=[Sub(
                 "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
             )],
