@@ -193,11 +193,19 @@ def test_unknown_environment_on_the_command_line_exits_2(config_dir, tmp_path, c
     assert "allowed: dev, prod, staging" in capsys.readouterr().err
 
 
+# Tables whose keys are free-form by design (tag keys, environment variable names).
+FREE_FORM = {"tags", "environment", "secrets"}
+
+
 def _every_key(table: dict, prefix: str = ""):
     for key, value in table.items():
         path = f"{prefix}.{key}" if prefix else key
+        if key in FREE_FORM:
+            continue
         if isinstance(value, dict):
             yield from _every_key(value, path)
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            yield from _every_key(value[0], f"{path}[0]")  # an array of tables: its first table
         else:
             yield path
 
@@ -206,8 +214,17 @@ def _config_keys():
     for path in sorted(CONFIG_DIR.glob("*/*.toml")):
         table = tomllib.loads(path.read_text())
         for key in _every_key(table):
-            if not key.startswith("tags."):  # tag keys are free-form by design
-                yield pytest.param(path, key, id=f"{path.parent.name}/{path.stem}:{key}")
+            yield pytest.param(path, key, id=f"{path.parent.name}/{path.stem}:{key}")
+
+
+def _table_start(text: str, key: str) -> int:
+    """Where the table holding `key` starts in the file ([table] or the first [[table]])."""
+    tables = key.split(".")[:-1]
+    if not tables:
+        return 0
+    name = ".".join(part.split("[")[0] for part in tables)
+    header = f"[[{name}]]" if tables[-1].endswith("]") else f"[{name}]"
+    return re.search(rf"^{re.escape(header)}\s*$", text, flags=re.M).end()
 
 
 @pytest.mark.parametrize("path,key", list(_config_keys()))
@@ -220,8 +237,10 @@ def test_a_typo_in_any_key_of_any_config_file_exits_2_naming_the_key(
     typo = leaf[:-1] + leaf[-1] * 2  # "cidr" -> "cidrr"
     target = copy / path.parent.name / path.name
     text = target.read_text()
-    text, count = re.subn(rf"^{re.escape(leaf)}(\s*=)", rf"{typo}\1", text, count=1, flags=re.M)
+    start = _table_start(text, key)
+    tail, count = re.subn(rf"^{re.escape(leaf)}(\s*=)", rf"{typo}\1", text[start:], count=1, flags=re.M)
     assert count == 1
+    text = text[:start] + tail
     target.write_text(text)
 
     status = build.main(
