@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -31,7 +32,8 @@ def test_every_stateful_resource_is_retained_or_snapshotted(built):
 
 @pytest.mark.parametrize("pattern,what", [
     (r"arn:aws[a-z-]*:", "a hard-coded ARN partition"),
-    (r"(?<![\d.])\d{12}(?![\d.])", "an account id"),
+    # Bounded by non-word characters: a sha256 in a TemplateURL may hold 12 digits in a row.
+    (r"(?<![\w.])\d{12}(?![\w.])", "an account id"),
     (r'"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d"', "a region"),
     (r"tap-assets-", "the artefact bucket's literal name"),
 ])
@@ -55,13 +57,23 @@ def test_no_policy_allows_every_action(built):
     assert offenders == []
 
 
-def test_only_xray_and_the_stackset_role_use_a_star_resource(built):
+# Statements whose APIs have no resource-level permissions, so "*" is the only valid
+# Resource: X-Ray writes, the StackSet execution role, ecr:GetAuthorizationToken,
+# ecs:RegisterTaskDefinition/DescribeTaskDefinition and ecs:ListTasks (scoped by the
+# ecs:cluster condition instead).
+STAR_RESOURCE_SIDS = {
+    "WriteTraces", "ManageTapResourceTypes", "AuthorizeEcr", "ManageTaskDefinitions",
+    "ListClusterTasks",
+}
+
+
+def test_only_apis_without_resource_permissions_use_a_star_resource(built):
     offenders = []
     for name, template in built.all_templates():
         for logical_id, resource in template.get("Resources", {}).items():
             for statement in _statements(resource):
                 if statement.get("Effect") == "Allow" and "*" in as_list(statement.get("Resource", [])):
-                    if statement.get("Sid") not in {"WriteTraces", "ManageTapResourceTypes"}:
+                    if statement.get("Sid") not in STAR_RESOURCE_SIDS:
                         offenders.append(f"{name}:{logical_id}:{statement.get('Sid')}")
     assert offenders == []
 
@@ -90,18 +102,65 @@ def test_every_bucket_blocks_public_access_and_is_encrypted(built):
 
 
 def test_every_bucket_has_a_tls_only_policy(built):
-    for name, template in built.all_templates():
-        resources = template.get("Resources", {})
-        buckets = {lid for lid, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+    """A bucket's policy may live in another nested stack of the same tree (one that needs
+    something created later, such as a CloudFront distribution's ARN): follow the bucket
+    from the policy's parameter through the parent to the output of the bucket's stack."""
+    for folder, target in built.targets.items():
+        tree = _Tree(target)
+        buckets = {
+            (stack, logical_id)
+            for stack, template in tree.templates.items()
+            for logical_id, resource in template.get("Resources", {}).items()
+            if resource["Type"] == "AWS::S3::Bucket"
+        }
         guarded = set()
-        for resource in resources.values():
-            if resource["Type"] != "AWS::S3::BucketPolicy":
-                continue
-            document = resource["Properties"]["PolicyDocument"]
-            variants = document["Fn::If"][1:] if "Fn::If" in document else [document]
-            if all(any(s.get("Sid") == "DenyInsecureTransport" for s in v["Statement"]) for v in variants):
-                guarded.add(resource["Properties"]["Bucket"]["Ref"])
-        assert buckets <= guarded, f"{name}: {sorted(buckets - guarded)} lack a TLS-only policy"
+        for stack, template in tree.templates.items():
+            for resource in template.get("Resources", {}).values():
+                if resource["Type"] != "AWS::S3::BucketPolicy":
+                    continue
+                document = resource["Properties"]["PolicyDocument"]
+                variants = document["Fn::If"][1:] if "Fn::If" in document else [document]
+                if all(any(s.get("Sid") == "DenyInsecureTransport" for s in v["Statement"])
+                       for v in variants):
+                    guarded.add(tree.resolve(stack, resource["Properties"]["Bucket"]))
+        assert buckets <= guarded, f"{folder}: {sorted(buckets - guarded)} lack a TLS-only policy"
+
+
+class _Tree:
+    """The templates of one emitted folder, and how a value passed down resolves."""
+
+    def __init__(self, target):
+        self.templates = {info.stack.name: json.loads(info.stack.body)
+                          for info in target.emission.templates}
+        self.parents = {info.stack.name: info.stack.parent.name
+                        for info in target.emission.templates if info.stack.parent is not None}
+        self.logical_ids = {
+            (info.stack.parent.name, nested.resource.title): nested.stack.name
+            for info in target.emission.templates if info.stack.parent is not None
+            for nested in info.stack.parent.children if nested.stack is info.stack
+        }
+
+    def resolve(self, stack: str, value: dict) -> tuple[str, str] | None:
+        """(stack, logical id) of the resource `value` (a Ref) names, across nested stacks."""
+        name = value.get("Ref")
+        template = self.templates[stack]
+        if name in template.get("Resources", {}):
+            return stack, name
+        if name in template.get("Parameters", {}) and stack in self.parents:
+            parent = self.parents[stack]
+            passed = self._nested_parameters(parent, stack).get(name, {})
+            child_id, attribute = passed.get("Fn::GetAtt", [None, ""])
+            sibling = self.logical_ids.get((parent, child_id))
+            if sibling is not None and attribute.startswith("Outputs."):
+                output = self.templates[sibling]["Outputs"][attribute.removeprefix("Outputs.")]
+                return self.resolve(sibling, output["Value"])
+        return None
+
+    def _nested_parameters(self, parent: str, child: str) -> dict:
+        for (owner, logical_id), stack in self.logical_ids.items():
+            if owner == parent and stack == child:
+                return self.templates[parent]["Resources"][logical_id]["Properties"].get("Parameters", {})
+        return {}
 
 
 def test_no_template_uses_exports(built):
