@@ -221,61 +221,43 @@ def ecs_deploy_pipeline(
         RestartExecutionOnUpdate=False,
         ArtifactStore=codepipeline.ArtifactStore(Type="S3", Location=artifacts.name),
         Stages=[
-            codepipeline.Stages(
-                Name="Source",
-                Actions=[
-                    codepipeline.Actions(
-                        Name="Source",
-                        ActionTypeId=codepipeline.ActionTypeId(
-                            Category="Source", Owner="AWS", Provider="CodeStarSourceConnection",
-                            Version="1",
-                        ),
-                        Configuration={
-                            "ConnectionArn": connection_arn,
-                            "FullRepositoryId": repository,
-                            "BranchName": branch,
-                            "OutputArtifactFormat": "CODE_ZIP",
-                            "DetectChanges": str(detect_changes).lower(),
-                        },
-                        OutputArtifacts=[codepipeline.OutputArtifacts(Name="Source")],
-                    )
-                ],
-            ),
-            codepipeline.Stages(
-                Name="Build",
-                Actions=[
-                    codepipeline.Actions(
-                        Name="TestBuildPush",
-                        ActionTypeId=codepipeline.ActionTypeId(
-                            Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"
-                        ),
-                        Configuration={"ProjectName": build.name},
-                        InputArtifacts=[codepipeline.InputArtifacts(Name="Source")],
-                        OutputArtifacts=[codepipeline.OutputArtifacts(Name="Image")],
-                    )
-                ],
-            ),
-            codepipeline.Stages(
-                Name="Deploy",
-                Actions=[
-                    codepipeline.Actions(
-                        Name="RollingUpdate",
-                        ActionTypeId=codepipeline.ActionTypeId(
-                            Category="Deploy", Owner="AWS", Provider="ECS", Version="1"
-                        ),
-                        Configuration={
-                            "ClusterName": target.cluster_name,
-                            "ServiceName": target.service_name,
-                            "FileName": IMAGE_DEFINITIONS,
-                            "DeploymentTimeout": "30",
-                        },
-                        InputArtifacts=[codepipeline.InputArtifacts(Name="Image")],
-                    )
-                ],
-            ),
+            _stage("Source", "Source", "CodeStarSourceConnection", {
+                "ConnectionArn": connection_arn,
+                "FullRepositoryId": repository,
+                "BranchName": branch,
+                "OutputArtifactFormat": "CODE_ZIP",
+                "DetectChanges": str(detect_changes).lower(),
+            }, output="Source"),
+            _stage("Build", "TestBuildPush", "CodeBuild", {"ProjectName": build.name},
+                   input="Source", output="Image"),
+            _stage("Deploy", "RollingUpdate", "ECS", {
+                "ClusterName": target.cluster_name,
+                "ServiceName": target.service_name,
+                "FileName": IMAGE_DEFINITIONS,
+                "DeploymentTimeout": "30",
+            }, input="Image"),
         ],
     )
     return stack.add(pipeline)
+
+
+def _stage(
+    category: str, action: str, provider: str, configuration: dict[str, Any],
+    *, input: str | None = None, output: str | None = None,
+) -> codepipeline.Stages:
+    """A stage of one AWS-owned action, named after its category."""
+    declaration = codepipeline.Actions(
+        Name=action,
+        ActionTypeId=codepipeline.ActionTypeId(
+            Category=category, Owner="AWS", Provider=provider, Version="1"
+        ),
+        Configuration=configuration,
+    )
+    if input is not None:
+        declaration.InputArtifacts = [codepipeline.InputArtifacts(Name=input)]
+    if output is not None:
+        declaration.OutputArtifacts = [codepipeline.OutputArtifacts(Name=output)]
+    return codepipeline.Stages(Name=category, Actions=[declaration])
 
 
 def pipeline_arn(pipeline: codepipeline.Pipeline) -> Any:

@@ -12,19 +12,16 @@ from troposphere import Ref
 from tap.blocks.elasticache import replication_group
 from tap.config.microservices import CacheSettings
 from tap.stacktree import Stack
+from tap.systems.microservices.wiring import subnets_and_group
 
 
 def cache_stack(settings: CacheSettings) -> Stack:
     stack = Stack("cache", f"tap microservices: {settings.engine} cache")
-    subnets = stack.parameter(
-        "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Description="Private subnets, one per AZ."
-    )
-    security_group = stack.parameter(
-        "CacheSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-        Description="Admits Redis from service tasks only.",
+    subnets, security_group = subnets_and_group(
+        stack, "PrivateSubnetIds", "CacheSecurityGroupId", "Redis from service tasks only"
     )
     cache = replication_group(
-        stack, "Cache", settings, subnets=Ref(subnets), security_groups=[Ref(security_group)]
+        stack, "Cache", settings, subnets=subnets, security_groups=[security_group]
     )
     stack.output("CacheReplicationGroupId", Ref(cache.group), "Identifier of the replication group.")
     stack.output("CacheAddress", cache.address, "Primary endpoint services connect to (TLS).")

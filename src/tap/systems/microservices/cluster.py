@@ -16,16 +16,13 @@ from tap.blocks.ecs import fargate_cluster
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 from tap.systems.microservices.storage import LOAD_BALANCER_LOG_PREFIX
+from tap.systems.microservices.wiring import subnets_and_group
 
 
 def cluster_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("cluster", "tap microservices: ECS cluster and load balancer")
-    subnets = stack.parameter(
-        "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Description="Public subnets, one per AZ."
-    )
-    security_group = stack.parameter(
-        "LoadBalancerSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-        Description="Security group of the load balancer.",
+    subnets, security_group = subnets_and_group(
+        stack, "PublicSubnetIds", "LoadBalancerSecurityGroupId", "web traffic to the load balancer"
     )
     log_bucket = stack.parameter("LogsBucketName", Description="Bucket receiving access logs.")
     cluster = fargate_cluster(
@@ -33,8 +30,8 @@ def cluster_stack(settings: MicroservicesSettings) -> Stack:
     )
     balancer = application_load_balancer(
         stack, "LoadBalancer",
-        subnets=Ref(subnets),
-        security_groups=[Ref(security_group)],
+        subnets=subnets,
+        security_groups=[security_group],
         log_bucket=Ref(log_bucket),
         log_prefix=LOAD_BALANCER_LOG_PREFIX,
         deletion_protection=settings.load_balancer.deletion_protection,

@@ -12,19 +12,16 @@ from troposphere import Ref
 from tap.blocks.rds import postgres_instance
 from tap.config.microservices import DatabaseSettings
 from tap.stacktree import Stack
+from tap.systems.microservices.wiring import subnets_and_group
 
 
 def database_stack(settings: DatabaseSettings) -> Stack:
     stack = Stack("database", "tap microservices: PostgreSQL")
-    subnets = stack.parameter(
-        "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Description="Private subnets, one per AZ."
-    )
-    security_group = stack.parameter(
-        "DatabaseSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-        Description="Admits PostgreSQL from service tasks only.",
+    subnets, security_group = subnets_and_group(
+        stack, "PrivateSubnetIds", "DatabaseSecurityGroupId", "PostgreSQL from service tasks only"
     )
     database = postgres_instance(
-        stack, "Database", settings, subnets=Ref(subnets), security_groups=[Ref(security_group)]
+        stack, "Database", settings, subnets=subnets, security_groups=[security_group]
     )
     stack.output("DatabaseInstanceId", Ref(database.instance), "Identifier of the DB instance.")
     stack.output("DatabaseAddress", database.address, "Host name services connect to.")

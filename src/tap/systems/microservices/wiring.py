@@ -67,3 +67,16 @@ def arguments(values: Any, child: Stack, prefix: str = "") -> dict[str, Any]:
         for field in dataclasses.fields(values)
         if (name := parameter_name(field.name, prefix)) in declared
     }
+
+
+def subnets_and_group(stack: Stack, subnets: str, group: str, admits: str) -> tuple[Ref, Ref]:
+    """The two parameters that place a resource: a subnet list and the security group that
+    `admits` whom it should."""
+    subnet_ids = stack.parameter(
+        subnets, Type="List<AWS::EC2::Subnet::Id>",
+        Description=f"{subnets.removesuffix('SubnetIds')} subnets, one per AZ.",
+    )
+    security_group = stack.parameter(
+        group, Type="AWS::EC2::SecurityGroup::Id", Description=f"Admits {admits}."
+    )
+    return Ref(subnet_ids), Ref(security_group)
