@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awacs.helpers.trust import get_ecs_task_assumerole_policy
-from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs
+from troposphere import GetAtt, Join, Ref, Sub, ecs
+from troposphere import applicationautoscaling as scaling
 
 from tap.blocks import actions
 from tap.blocks.iam import LogGroupRef, RepositoryRef, Role, SecretRef, grant_read, grant_write
@@ -234,10 +235,10 @@ def cpu_autoscaling(
     minimum: int,
     maximum: int,
     target_percent: int,
-) -> applicationautoscaling.ScalingPolicy:
+) -> scaling.ScalingPolicy:
     """`{prefix}ScalableTarget` and `{prefix}CpuScaling`: keep average CPU near `target_percent`."""
     target = stack.add(
-        applicationautoscaling.ScalableTarget(
+        scaling.ScalableTarget(
             f"{prefix}ScalableTarget",
             ServiceNamespace="ecs",
             ScalableDimension="ecs:service:DesiredCount",
@@ -247,14 +248,14 @@ def cpu_autoscaling(
         )
     )
     return stack.add(
-        applicationautoscaling.ScalingPolicy(
+        scaling.ScalingPolicy(
             f"{prefix}CpuScaling",
             PolicyName="cpu-target-tracking",
             PolicyType="TargetTrackingScaling",
             ScalingTargetId=Ref(target),
-            TargetTrackingScalingPolicyConfiguration=applicationautoscaling.TargetTrackingScalingPolicyConfiguration(
+            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
                 TargetValue=float(target_percent),
-                PredefinedMetricSpecification=applicationautoscaling.PredefinedMetricSpecification(
+                PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(
                     PredefinedMetricType="ECSServiceAverageCPUUtilization"
                 ),
                 ScaleInCooldown=120,

@@ -283,7 +283,9 @@ class CdnSettings:
     )
     web_acl_arn: Optional[str] = setting(
         None,
-        check=checks.arn("wafv2", r"global/webacl/.+", "arn:aws:wafv2:us-east-1:123456789012:global/webacl/..."),
+        check=checks.arn(
+            "wafv2", r"global/webacl/.+", "arn:aws:wafv2:us-east-1:123456789012:global/webacl/..."
+        ),
         doc="A CLOUDFRONT-scope WAF web ACL to attach.",
     )
     log_expiry_days: int = setting(90, check=checks.between(1, 3650))
@@ -358,8 +360,9 @@ class MonitoringSettings:
 class ServiceSettings:
     name: str = setting(
         check=checks.matches(
-            r"(?=.{1,32}$)" + _SERVICE_NAME, "lower-case words of letters and digits joined by '-', starting with "
-            "a letter, at most 32 characters",
+            r"(?=.{1,32}$)" + _SERVICE_NAME,
+            "lower-case words of letters and digits joined by '-', starting with a letter, "
+            "at most 32 characters",
         ),
         doc="Stable identity of the service: its nested stack, logical ids and default "
         "listener priority derive from it. Renaming a service replaces it.",

@@ -150,10 +150,11 @@ def dashboard_body(settings: MicroservicesSettings) -> str:
         _widget("Response time (p95, seconds)", 12, 0, [
             ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "${LoadBalancer}"],
         ], "p95"),
-        _widget("Cluster CPU and memory (%)", 0, 6, [
-            ["AWS/ECS", "CPUUtilization", "ClusterName", "${Cluster}"],
-            ["AWS/ECS", "MemoryUtilization", "ClusterName", "${Cluster}"],
-        ], "Average"),
+        # Container Insights publishes cluster totals for Fargate tasks too.
+        _widget("Cluster CPU units and memory MiB, used and reserved", 0, 6, [
+            ["ECS/ContainerInsights", metric, "ClusterName", "${Cluster}"]
+            for metric in ("CpuUtilized", "CpuReserved", "MemoryUtilized", "MemoryReserved")
+        ], "Sum"),
         _widget("Database CPU (%) and connections", 12, 6, [
             ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "${Database}"],
             ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", "${Database}"],

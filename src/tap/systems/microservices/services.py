@@ -47,7 +47,15 @@ from troposphere import elasticloadbalancingv2 as elbv2
 from tap.blocks.alarms import metric_alarm
 from tap.blocks.alb import forward_rule, ip_target_group
 from tap.blocks.ecr import Repository, container_repository
-from tap.blocks.ecs import Container, SecretValue, TaskRoles, cpu_autoscaling, fargate_service, fargate_task_definition, task_roles
+from tap.blocks.ecs import (
+    Container,
+    SecretValue,
+    TaskRoles,
+    cpu_autoscaling,
+    fargate_service,
+    fargate_task_definition,
+    task_roles,
+)
 from tap.blocks.elasticache import AUTH_TOKEN_KEY
 from tap.blocks.iam import SecretRef
 from tap.blocks.logs import log_group
