@@ -92,9 +92,12 @@ def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -
 
 def lint_target(target: Target, linters: dict[str, Linter], templates_dir: Path) -> None:
     linter = linters.setdefault(target.region, Linter(target.region))
-    for info in target.emission.templates:
-        shown = f"{templates_dir.name}/{target.folder}/{info.file_name}"
-        target.findings.extend(linter.lint(shown, info.stack.body, info.stack.sha256))
+    batch = [
+        (f"{templates_dir.name}/{target.folder}/{info.file_name}", info.stack.body, info.stack.sha256)
+        for info in target.emission.templates
+    ]
+    for findings in linter.lint_many(batch):
+        target.findings.extend(findings)
     target.linted = True
 
 

@@ -97,11 +97,10 @@ def test_system_and_env_filters_build_only_that_folder(tmp_path, capsys):
     templates = tmp_path / "templates"
     assert build.main(["--system", "microservices", "--env", "prod", "--no-lint"],
                       templates_dir=templates) == 0
-    assert sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.json")) == [
-        "microservices/prod/manifest.json",
-        "microservices/prod/network.template.json",
-        "microservices/prod/root.template.json",
-    ]
+    written = sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.json"))
+    assert {"microservices/prod/manifest.json", "microservices/prod/network.template.json",
+            "microservices/prod/root.template.json"} <= set(written)
+    assert all(path.startswith("microservices/prod/") for path in written)
 
 
 def test_summary_table_has_a_row_per_folder(tmp_path, capsys):

@@ -192,6 +192,8 @@ def test_unknown_environment_on_the_command_line_exits_2(config_dir, tmp_path, c
     assert "allowed: dev, prod, staging" in capsys.readouterr().err
 
 
+# Tables whose keys are free-form by design (tag keys, environment variable names).
+FREE_FORM = {"tags", "environment", "secrets"}
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([\w.]+)\s*\]\]?\s*$")
 _ASSIGNMENT = re.compile(r"^\s*([\w-]+)\s*=")
 
@@ -218,7 +220,8 @@ def key_lines(text: str):
 def _config_keys():
     for path in sorted(CONFIG_DIR.glob("*/*.toml")):
         for number, key in key_lines(path.read_text()):
-            if not key.startswith("tags."):  # tag keys are free-form by design
+            tables = {part.split("[")[0] for part in key.split(".")[:-1]}
+            if not tables & FREE_FORM:
                 yield pytest.param(path, number, key, id=f"{path.parent.name}/{path.stem}:{key}")
 
 

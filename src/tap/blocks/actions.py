@@ -37,3 +37,59 @@ LOGS_CREATE_AND_WRITE = (logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogE
 # X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level
 # permissions: the only valid Resource is "*".
 XRAY_WRITE = (xray.PutTraceSegments, xray.PutTelemetryRecords)
+
+# --- containers and CI/CD (microservices) ------------------------------------
+
+from awacs import (  # noqa: E402  (kept with the lists that use them, for clean merges)
+    codebuild,
+    codeconnections,
+    codepipeline,
+    codestar_connections,
+    ecr,
+    ecs,
+    iam,
+)
+from awacs import s3 as _s3  # noqa: E402
+
+# ecr:GetAuthorizationToken has no resource-level permissions: the only valid
+# Resource is "*". The token alone grants nothing; pull and push are scoped
+# to repositories by the lists below.
+ECR_AUTHORIZE = (ecr.GetAuthorizationToken,)
+ECR_PULL = (ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage)
+ECR_PUSH = ECR_PULL + (
+    ecr.InitiateLayerUpload,
+    ecr.UploadLayerPart,
+    ecr.CompleteLayerUpload,
+    ecr.PutImage,
+)
+
+# What CodePipeline and CodeBuild need on the artefact bucket itself (not
+# its objects): CodePipeline checks versioning, both look up its region.
+S3_PIPELINE_BUCKET = (_s3.GetBucketVersioning, _s3.GetBucketLocation)
+S3_BUILD_BUCKET = (_s3.GetBucketAcl, _s3.GetBucketLocation)
+
+CODEBUILD_RUN = (codebuild.StartBuild, codebuild.BatchGetBuilds)
+# A GitHub connection is used under both service prefixes (the service was
+# renamed from CodeStar Connections to CodeConnections).
+CONNECTION_USE = (codeconnections.UseConnection, codestar_connections.UseConnection)
+
+ECS_UPDATE_SERVICE = (ecs.DescribeServices, ecs.UpdateService)
+# ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition have no
+# resource-level permissions: the only valid Resource is "*".
+ECS_TASK_DEFINITIONS = (ecs.RegisterTaskDefinition, ecs.DescribeTaskDefinition)
+
+# The ECS deploy action watches the tasks of the deployment it starts.
+ECS_WATCH_TASKS = (ecs.DescribeTasks,)
+# ecs:ListTasks authorises on the cluster only through the ecs:cluster
+# condition key; its Resource must be "*".
+ECS_LIST_TASKS = (ecs.ListTasks,)
+# Tags of the task definition, copied onto each revision the deploy action registers.
+ECS_TAG_ON_CREATE = (ecs.TagResource,)
+
+IAM_PASS_ROLE = (iam.PassRole,)
+
+PIPELINE_START = (
+    codepipeline.StartPipelineExecution,
+    codepipeline.GetPipelineExecution,
+    codepipeline.GetPipelineState,
+)

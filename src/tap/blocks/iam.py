@@ -206,3 +206,53 @@ def _(log_group: LogGroupRef, role: Role) -> None:
 def grant_tracing(role: Role) -> None:
     """Let the role send X-Ray traces (X-Ray accepts only Resource "*")."""
     role.allow("WriteTraces", actions.XRAY_WRITE, ["*"])
+
+
+# --- containers and CI/CD (microservices) ------------------------------------
+
+from awacs.aws import StringEquals  # noqa: E402  (kept with the helpers that use it)
+
+
+def arn_of(service: str, resource: str, **variables: Any) -> Sub:
+    """An ARN in this stack's partition, region and account; `resource` may use ${...}
+    naming the keyword `variables` (values such as Ref(...) of a resource or parameter)."""
+    return Sub(
+        f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}",
+        **variables,
+    )
+
+
+@dataclass(frozen=True)
+class RepositoryRef:
+    """An ECR repository: `grant_read` pulls images, `grant_write` pushes them."""
+
+    label: str
+    name: Any
+    arn: Any
+
+
+@_grant_read.register
+def _(repository: RepositoryRef, role: Role) -> None:
+    grant_ecr_login(role)
+    role.allow(f"Pull{repository.label}", actions.ECR_PULL, [repository.arn])
+
+
+@_grant_write.register
+def _(repository: RepositoryRef, role: Role) -> None:
+    grant_ecr_login(role)
+    role.allow(f"Push{repository.label}", actions.ECR_PUSH, [repository.arn])
+
+
+def grant_ecr_login(role: Role) -> None:
+    """Let the role get a registry token (ecr:GetAuthorizationToken accepts only "*")."""
+    if "AuthorizeEcr" not in role.statements:
+        role.allow("AuthorizeEcr", actions.ECR_AUTHORIZE, ["*"])
+
+
+def grant_pass_role(role: Role, passed: list[Any], service: str) -> None:
+    """Let the role hand the `passed` role ARNs to `service` (such as ecs-tasks.amazonaws.com)
+    and to nothing else."""
+    role.allow(
+        "PassRoles", actions.IAM_PASS_ROLE, passed,
+        Condition(StringEquals("iam:PassedToService", service)),
+    )

@@ -1,16 +1,31 @@
 """System B: microservices platform with CI/CD (SYSTEMS.md §B).
 
 The root reads like a table of contents: one nested stack per concern,
-wired through parameters and outputs.
+wired through parameters and outputs, then one `services-NNN` stack per
+non-empty shard of services (each nesting its `pipelines-NNN` stack).
+Besides the templates, the build emits one GitHub Actions workflow per
+service under `workflows/`.
 """
 
 from __future__ import annotations
 
+from troposphere import Ref
+
 from tap.config.microservices import MicroservicesSettings
 from tap.package import FunctionPackager
-from tap.stacktree import Stack
+from tap.stacktree import NestedStack, Stack
 from tap.systems import SystemBuild
+from tap.systems.microservices.cache import cache_stack
+from tap.systems.microservices.cdn import cdn_stack
+from tap.systems.microservices.cluster import cluster_stack
+from tap.systems.microservices.database import database_stack
+from tap.systems.microservices.monitoring import monitoring_stack
 from tap.systems.microservices.network import network_stack
+from tap.systems.microservices.pipeline import SharedPipeline, pipeline_stack, shared_pipeline
+from tap.systems.microservices.security import security_stack
+from tap.systems.microservices.services import ShardInputs, services_stack
+from tap.systems.microservices.storage import storage_stack
+from tap.systems.microservices.workflows import render_workflows
 
 
 def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemBuild:
@@ -20,5 +35,107 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         tags=settings.tags,
     )
     network = root.nest(network_stack(settings.network))
+    security = add_security(root, settings, network)
+    storage = root.nest(storage_stack(settings))
+    database = root.nest(database_stack(settings.database), {
+        "PrivateSubnetIds": network.output("PrivateSubnetIds"),
+        "DatabaseSecurityGroupId": security.output("DatabaseSecurityGroupId"),
+    })
+    cache = root.nest(cache_stack(settings.cache), {
+        "PrivateSubnetIds": network.output("PrivateSubnetIds"),
+        "CacheSecurityGroupId": security.output("CacheSecurityGroupId"),
+    })
+    cluster = root.nest(cluster_stack(settings), {
+        "PublicSubnetIds": network.output("PublicSubnetIds"),
+        "LoadBalancerSecurityGroupId": security.output("LoadBalancerSecurityGroupId"),
+        "LogsBucketName": storage.output("LogsBucketName"),
+    })
+    monitoring = root.nest(monitoring_stack(settings), {
+        "LoadBalancerFullName": cluster.output("LoadBalancerFullName"),
+        "ClusterName": cluster.output("ClusterName"),
+        "DatabaseInstanceId": database.output("DatabaseInstanceId"),
+        "CacheReplicationGroupId": cache.output("CacheReplicationGroupId"),
+    })
+    cdn = add_cdn(root, settings, storage, cluster)
+    pipeline = add_pipeline(root, settings)
+    add_service_shards(root, settings, ShardInputs(
+        cluster_name=cluster.output("ClusterName"),
+        listener_arn=cluster.output("ListenerArn"),
+        load_balancer_full_name=cluster.output("LoadBalancerFullName"),
+        vpc_id=network.output("VpcId"),
+        private_subnet_ids=network.output("PrivateSubnetIds"),
+        load_balancer_security_group_id=security.output("LoadBalancerSecurityGroupId"),
+        services_security_group_id=security.output("ServicesSecurityGroupId"),
+        alarm_topic_arn=monitoring.output("AlarmTopicArn"),
+        database_address=database.output("DatabaseAddress"),
+        database_port=database.output("DatabasePort"),
+        database_secret_arn=database.output("DatabaseSecretArn"),
+        cache_address=cache.output("CacheAddress"),
+        cache_port=cache.output("CachePort"),
+        cache_auth_secret_arn=cache.output("CacheAuthSecretArn"),
+        artifacts_bucket_name=storage.output("ArtifactsBucketName"),
+        connection_arn=pipeline.connection_arn,
+        oidc_provider_arn=pipeline.oidc_provider_arn,
+    ))
+    add_outputs(root, network, storage, cluster, monitoring, cdn, pipeline)
+    return SystemBuild(root, files=render_workflows(settings))
+
+
+def add_security(root: Stack, settings: MicroservicesSettings, network: NestedStack) -> NestedStack:
+    parameters = {"VpcId": network.output("VpcId"), "VpcCidr": network.output("VpcCidr")}
+    if settings.load_balancer.ingress == "cloudfront":
+        # The prefix list's id differs per region and no intrinsic function
+        # looks it up, so the deployer passes it (see README).
+        prefix_list = root.parameter(
+            "CloudFrontPrefixListId",
+            AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
+            Description="Id of the com.amazonaws.global.cloudfront.origin-facing managed prefix "
+            "list in this region (aws ec2 describe-managed-prefix-lists).",
+        )
+        parameters["CloudFrontPrefixListId"] = Ref(prefix_list)
+    return root.nest(security_stack(settings.load_balancer), parameters)
+
+
+def add_cdn(
+    root: Stack, settings: MicroservicesSettings, storage: NestedStack, cluster: NestedStack
+) -> NestedStack:
+    parameters = {
+        "StaticBucketName": storage.output("StaticBucketName"),
+        "StaticBucketArn": storage.output("StaticBucketArn"),
+        "StaticBucketDomainName": storage.output("StaticBucketDomainName"),
+        "CdnLogsBucketDomainName": storage.output("CdnLogsBucketDomainName"),
+    }
+    if not settings.load_balancer.https:
+        parameters["LoadBalancerDnsName"] = cluster.output("LoadBalancerDnsName")
+    return root.nest(cdn_stack(settings), parameters)
+
+
+def add_pipeline(root: Stack, settings: MicroservicesSettings) -> SharedPipeline:
+    stack = pipeline_stack(settings)
+    return shared_pipeline(settings, root.nest(stack) if stack is not None else None)
+
+
+def add_service_shards(root: Stack, settings: MicroservicesSettings, inputs: ShardInputs) -> None:
+    for shard in settings.shards:
+        stack, parameters = services_stack(settings, shard, inputs)
+        root.nest(stack, parameters)
+
+
+def add_outputs(
+    root: Stack, network: NestedStack, storage: NestedStack, cluster: NestedStack,
+    monitoring: NestedStack, cdn: NestedStack, pipeline: SharedPipeline,
+) -> None:
     root.output("VpcId", network.output("VpcId"), "VPC of the platform.")
-    return SystemBuild(root)
+    root.output("DistributionDomainName", cdn.output("DistributionDomainName"),
+                "Where users reach the platform (point DNS aliases here).")
+    root.output("LoadBalancerDnsName", cluster.output("LoadBalancerDnsName"),
+                "DNS name of the load balancer (behind CloudFront).")
+    root.output("ClusterName", cluster.output("ClusterName"), "ECS cluster of the services.")
+    root.output("ArtifactsBucketName", storage.output("ArtifactsBucketName"),
+                "Bucket holding pipeline artefacts.")
+    root.output("StaticBucketName", storage.output("StaticBucketName"),
+                "Upload static assets here under static/ (served at /static/*).")
+    root.output("AlarmTopicArn", monitoring.output("AlarmTopicArn"), "Topic every alarm notifies.")
+    root.output("DashboardName", monitoring.output("DashboardName"), "CloudWatch dashboard.")
+    root.output("GitHubConnectionArn", pipeline.connection_arn,
+                "GitHub connection of the pipelines: complete it once in the console.")

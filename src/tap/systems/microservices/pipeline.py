@@ -1,0 +1,63 @@
+"""Pipeline stack: what every service's pipeline shares.
+
+- the GitHub connection (CodeConnections). CloudFormation creates it
+  PENDING: complete it once in the console (Developer Tools > Settings >
+  Connections > Update pending connection) before the first pipeline run.
+  Or pass an existing one (pipeline.connection_arn).
+- the account's GitHub OIDC provider, which the per-service deploy roles
+  trust. An account holds one provider per URL, so where it already exists
+  set pipeline.create_oidc_provider = false and the roles trust that one.
+
+The per-service pipelines live in the `pipelines-NNN` stacks, nested in
+each service shard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import GetAtt, Ref
+
+from tap.blocks.pipelines import existing_github_oidc_provider_arn, github_connection, github_oidc_provider
+from tap.config.microservices import MicroservicesSettings
+from tap.stacktree import NestedStack, Stack
+
+
+@dataclass(frozen=True)
+class SharedPipeline:
+    """The connection and OIDC provider ARNs as the root sees them."""
+
+    connection_arn: Any
+    oidc_provider_arn: Any
+
+
+def pipeline_stack(settings: MicroservicesSettings) -> Stack | None:
+    """The stack, or None when both the connection and the provider already exist."""
+    pipeline = settings.pipeline
+    if pipeline.connection_arn is not None and not pipeline.create_oidc_provider:
+        return None
+    stack = Stack("pipeline", "tap microservices: GitHub connection and OIDC provider")
+    if pipeline.connection_arn is None:
+        name = pipeline.connection_name or f"tap-{settings.env}-github"
+        connection = github_connection(stack, "GitHubConnection", name)
+        stack.output("ConnectionArn", GetAtt(connection, "ConnectionArn"),
+                     "GitHub connection of every pipeline: complete it once in the console.")
+    if pipeline.create_oidc_provider:
+        provider = github_oidc_provider(stack, "GitHubOidcProvider")
+        stack.output("OidcProviderArn", Ref(provider), "GitHub Actions identity provider.")
+    return stack
+
+
+def shared_pipeline(settings: MicroservicesSettings, nested: NestedStack | None) -> SharedPipeline:
+    pipeline = settings.pipeline
+    return SharedPipeline(
+        connection_arn=(
+            pipeline.connection_arn if pipeline.connection_arn is not None
+            else nested.output("ConnectionArn")
+        ),
+        oidc_provider_arn=(
+            nested.output("OidcProviderArn") if pipeline.create_oidc_provider
+            else existing_github_oidc_provider_arn()
+        ),
+    )

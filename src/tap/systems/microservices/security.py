@@ -1,0 +1,130 @@
+"""Security stack: who may talk to whom.
+
+- load balancer: HTTP/HTTPS from the internet, or only from CloudFront's
+  origin-facing servers (the managed prefix list, whose id differs per
+  region and arrives as a parameter); out only to the VPC on the ports
+  services listen on.
+- services: a group every service task carries (its outbound traffic: TLS
+  to AWS APIs and the internet, PostgreSQL and Redis inside the VPC).
+  Inbound, each service has its own group in its shard admitting only the
+  load balancer on that service's port.
+- database and cache: PostgreSQL 5432 and Redis 6379 from the services
+  group only; nothing out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Parameter, Ref, ec2
+
+from tap.blocks.elasticache import CACHE_PORT
+from tap.blocks.lifecycle import suppress
+from tap.blocks.rds import POSTGRES_PORT
+from tap.blocks.security_groups import Rule, security_group
+from tap.config.microservices import LoadBalancerSettings
+from tap.stacktree import Stack
+
+ANYWHERE = "0.0.0.0/0"
+# Services listen on unprivileged ports (their containers drop every capability).
+SERVICE_PORTS = (1024, 65535)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    vpc_id: Parameter
+    vpc_cidr: Parameter
+    prefix_list: Parameter | None
+
+
+def security_stack(settings: LoadBalancerSettings) -> Stack:
+    stack = Stack("security", "tap microservices: security groups")
+    inputs = add_parameters(stack, settings)
+    load_balancer = add_load_balancer_group(stack, settings, inputs)
+    services = add_services_group(stack, inputs)
+    database = add_database_group(stack, inputs, services)
+    cache = add_cache_group(stack, inputs, services)
+    for name, group, what in (
+        ("LoadBalancerSecurityGroupId", load_balancer, "the load balancer"),
+        ("ServicesSecurityGroupId", services, "every service task (outbound rules)"),
+        ("DatabaseSecurityGroupId", database, "the database"),
+        ("CacheSecurityGroupId", cache, "the cache"),
+    ):
+        stack.output(name, GetAtt(group, "GroupId"), f"Security group of {what}.")
+    return stack
+
+
+def add_parameters(stack: Stack, settings: LoadBalancerSettings) -> Inputs:
+    prefix_list = None
+    if settings.ingress == "cloudfront":
+        prefix_list = stack.parameter(
+            "CloudFrontPrefixListId",
+            AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
+            Description="The com.amazonaws.global.cloudfront.origin-facing managed prefix list "
+            "of this region.",
+        )
+    return Inputs(
+        vpc_id=stack.parameter("VpcId", Type="AWS::EC2::VPC::Id", Description="VPC of the platform."),
+        vpc_cidr=stack.parameter("VpcCidr", Description="CIDR block of the VPC."),
+        prefix_list=prefix_list,
+    )
+
+
+def add_load_balancer_group(
+    stack: Stack, settings: LoadBalancerSettings, inputs: Inputs
+) -> ec2.SecurityGroup:
+    listener_ports = [443, 80] if settings.https else [80]
+    if inputs.prefix_list is not None:
+        # CloudFront's prefix list counts as ~55 rules against the 60-rule
+        # quota of a group, so only one port fits: the one CloudFront uses
+        # to reach the origin (HTTPS with a certificate, else HTTP).
+        ingress = [
+            Rule(f"CloudFront to the load balancer on {listener_ports[0]}", listener_ports[0],
+                 prefix_list=Ref(inputs.prefix_list))
+        ]
+    else:
+        ingress = [Rule(f"Internet to the load balancer on {port}", port, cidr=ANYWHERE)
+                   for port in listener_ports]
+    group = security_group(
+        stack, "LoadBalancerSecurityGroup", "Load balancer: web traffic in, services out",
+        vpc_id=Ref(inputs.vpc_id),
+        ingress=ingress,
+        egress=[Rule("Load balancer to services in the VPC", SERVICE_PORTS[0], SERVICE_PORTS[1],
+                     cidr=Ref(inputs.vpc_cidr))],
+    )
+    if inputs.prefix_list is None:
+        suppress(
+            group,
+            CKV_AWS_260="A public load balancer: port 80 is open to the internet to redirect to "
+            "HTTPS (with a certificate) or to serve HTTP (without one).",
+        )
+    return group
+
+
+def add_services_group(stack: Stack, inputs: Inputs) -> ec2.SecurityGroup:
+    return security_group(
+        stack, "ServicesSecurityGroup",
+        "Service tasks: TLS out to AWS APIs and the internet, PostgreSQL and Redis in the VPC",
+        vpc_id=Ref(inputs.vpc_id),
+        egress=[
+            Rule("TLS to AWS APIs (ECR, Secrets Manager, Logs) and the internet", 443, cidr=ANYWHERE),
+            Rule("PostgreSQL in the VPC", POSTGRES_PORT, cidr=Ref(inputs.vpc_cidr)),
+            Rule("Redis in the VPC", CACHE_PORT, cidr=Ref(inputs.vpc_cidr)),
+        ],
+    )
+
+
+def add_database_group(stack: Stack, inputs: Inputs, services: ec2.SecurityGroup) -> ec2.SecurityGroup:
+    return security_group(
+        stack, "DatabaseSecurityGroup", "PostgreSQL from service tasks only",
+        vpc_id=Ref(inputs.vpc_id),
+        ingress=[Rule("PostgreSQL from service tasks", POSTGRES_PORT, group=GetAtt(services, "GroupId"))],
+    )
+
+
+def add_cache_group(stack: Stack, inputs: Inputs, services: ec2.SecurityGroup) -> ec2.SecurityGroup:
+    return security_group(
+        stack, "CacheSecurityGroup", "Redis from service tasks only",
+        vpc_id=Ref(inputs.vpc_id),
+        ingress=[Rule("Redis from service tasks", CACHE_PORT, group=GetAtt(services, "GroupId"))],
+    )

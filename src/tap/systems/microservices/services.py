@@ -1,0 +1,323 @@
+"""Service shards: the runtime of every service, spread over `services-NNN` stacks.
+
+A service lives in shard `ServiceSettings.shard_index` (a hash of its name
+unless pinned with `shard`), its logical ids start with its CamelCased
+name, and its listener-rule priority is `ServiceSettings.listener_priority`.
+None of these depend on any other service, so adding, removing or
+reordering services never moves, renames or re-prioritises another one:
+only the shards that gain or lose a service change (and the root, which
+points at their new template hashes).
+
+Per service:
+- ECR repository (immutable tags, scan on push, keeps the last N images),
+- log group, task execution role and task role,
+- secrets the platform creates for it (random placeholders: set the real
+  values with put-secret-value),
+- Fargate task definition: cpu/memory/port/environment from config,
+  secrets injected by ARN, the image at `image_tag`,
+- its own security group admitting only the load balancer on its port,
+- target group, listener rule (path or host), ECS service in the private
+  subnets without public IPs, circuit breaker with rollback,
+- CPU target-tracking autoscaling between min and max capacity,
+- CPU, memory and unhealthy-target alarms.
+
+Each shard nests a `pipelines-NNN` stack with the same services' CI/CD.
+
+Images. The stack deploys `<repository>:<image_tag>`. A new service has no
+image yet: until `image_tag` is set it runs no task and has no autoscaling,
+so the stack deploys cleanly; the first pipeline run pushes `:<commit SHA>`.
+The pipeline's ECS deploy action then registers new task-definition
+revisions outside CloudFormation, so the stack's task definition drifts
+from what runs. A later stack update that changes the task definition or
+the service (environment, cpu, secrets, ...) deploys the template's
+`image_tag` again, rolling the service back to that image unless
+`image_tag` names the commit currently deployed: set it to the last
+deployed SHA before changing a service through CloudFormation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import GetAtt, Ref, ecs
+from troposphere import elasticloadbalancingv2 as elbv2
+
+from tap.blocks.alarms import metric_alarm
+from tap.blocks.alb import forward_rule, ip_target_group
+from tap.blocks.ecr import Repository, container_repository
+from tap.blocks.ecs import (
+    Container,
+    SecretValue,
+    TaskRoles,
+    cpu_autoscaling,
+    fargate_service,
+    fargate_task_definition,
+    task_roles,
+)
+from tap.blocks.elasticache import AUTH_TOKEN_KEY
+from tap.blocks.iam import SecretRef
+from tap.blocks.logs import log_group
+from tap.blocks.secrets import generated_secret
+from tap.blocks.security_groups import Rule, security_group
+from tap.config.microservices import MicroservicesSettings, ServiceSettings, secret_kind
+from tap.errors import BuildError
+from tap.stacktree import Stack, camel
+from tap.systems.microservices.ids import CONTAINER_NAME, service_prefix, services_stack_name
+from tap.systems.microservices.pipelines import DeployTarget, PipelineShared, pipelines_stack
+from tap.systems.microservices.wiring import arguments, declare, wire
+
+# The tag a service's task definition names before its first image exists.
+# Nothing pulls it: such a service runs no task (see the module docstring).
+UNBUILT_TAG = "no-image-yet"
+
+
+@dataclass(frozen=True)
+class ShardInputs:
+    """What every service shard receives from the root."""
+
+    cluster_name: Any = wire("ECS cluster of the services.")
+    listener_arn: Any = wire("Load balancer listener the routing rules attach to.")
+    load_balancer_full_name: Any = wire("The load balancer as CloudWatch names it.")
+    vpc_id: Any = wire("VPC of the platform.", "AWS::EC2::VPC::Id")
+    private_subnet_ids: Any = wire("Private subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
+    load_balancer_security_group_id: Any = wire(
+        "Security group of the load balancer.", "AWS::EC2::SecurityGroup::Id"
+    )
+    services_security_group_id: Any = wire(
+        "Security group every service task carries (outbound rules).", "AWS::EC2::SecurityGroup::Id"
+    )
+    alarm_topic_arn: Any = wire("Topic the alarms notify.")
+    database_address: Any = wire("PostgreSQL host.")
+    database_port: Any = wire("PostgreSQL port.")
+    database_secret_arn: Any = wire("Secret with the database master credentials.")
+    cache_address: Any = wire("Cache primary endpoint.")
+    cache_port: Any = wire("Cache port.")
+    cache_auth_secret_arn: Any = wire("Secret with the cache AUTH token.")
+    artifacts_bucket_name: Any = wire("Bucket holding pipeline artefacts.")
+    connection_arn: Any = wire("GitHub connection of the pipelines.")
+    oidc_provider_arn: Any = wire("GitHub Actions OIDC provider.")
+
+
+@dataclass(frozen=True)
+class ServiceRuntime:
+    """What the pipeline of a service needs from its runtime."""
+
+    repository: Repository
+    roles: TaskRoles
+    service: ecs.Service
+
+
+def services_stack(
+    settings: MicroservicesSettings, shard: int, inputs: ShardInputs
+) -> tuple[Stack, dict[str, Any]]:
+    """The shard's stack and the parameters its parent passes (from `inputs`)."""
+    services = settings.services_in_shard(shard)
+    stack = Stack(services_stack_name(shard), f"tap microservices: services of shard {shard}")
+    shared = declare(stack, ShardInputs)
+    runtimes = {}
+    for service in services:
+        try:
+            runtimes[service.name] = add_service(stack, settings, service, shared)
+        except BuildError as err:
+            raise _shard_full(settings, shard, service, err) from None
+        except ValueError as err:  # troposphere refuses a logical id used twice
+            raise BuildError(
+                f"{stack.file_name}: service {service.name!r} clashes with another service of "
+                f"the shard: {err}; rename one of them"
+            ) from None
+    try:
+        add_pipelines(stack, settings, shard, shared, runtimes)
+    except BuildError as err:
+        raise _shard_full(settings, shard, services[-1], err) from None
+    return stack, arguments(inputs, stack)
+
+
+def _shard_full(
+    settings: MicroservicesSettings, shard: int, service: ServiceSettings, err: BuildError
+) -> BuildError:
+    used = set(settings.shards)
+    free = next((number for number in range(len(used) + 1) if number not in used), None)
+    index = settings.services.index(service)
+    return BuildError(
+        f"{err}. Shard {shard} cannot hold service {service.name!r} as well: set `shard = {free}` "
+        f"(an empty shard) on services[{index}] if it is not deployed yet, or on another "
+        f"not-yet-deployed service of the shard (moving a deployed service replaces it)"
+    )
+
+
+def add_service(
+    stack: Stack, settings: MicroservicesSettings, service: ServiceSettings, shared: ShardInputs
+) -> ServiceRuntime:
+    prefix = service_prefix(service)
+    repository = container_repository(stack, f"{prefix}Repository", keep_images=service.keep_images)
+    logs = log_group(stack, f"{prefix}LogGroup", service.log_retention_days)
+    roles = task_roles(stack, prefix, f"the {service.name} service")
+    container = Container(
+        name=CONTAINER_NAME,
+        repository=repository.ref,
+        repository_uri=repository.uri,
+        image_tag=service.image_tag or UNBUILT_TAG,
+        port=service.port,
+        log_group=logs.ref,
+        environment=service_environment(settings, service, shared),
+        secrets=add_secrets(stack, service, prefix, shared),
+        read_only_root_filesystem=service.read_only_root_filesystem,
+    )
+    task = fargate_task_definition(
+        stack, f"{prefix}TaskDefinition", cpu=service.cpu, memory=service.memory,
+        container=container, roles=roles,
+    )
+    target_group = ip_target_group(
+        stack, f"{prefix}TargetGroup", vpc_id=shared.vpc_id, port=service.port,
+        health_check_path=service.health_check_path,
+    )
+    rule = add_listener_rule(stack, service, prefix, shared, target_group)
+    group = add_security_group(stack, service, prefix, shared)
+    ecs_service = fargate_service(
+        stack, f"{prefix}Service",
+        cluster=shared.cluster_name,
+        task_definition=task,
+        container=container,
+        desired_count=service.desired_count if service.has_image else 0,
+        subnets=shared.private_subnet_ids,
+        security_groups=[GetAtt(group, "GroupId"), shared.services_security_group_id],
+        target_group=Ref(target_group),
+        capacity_provider=service.capacity,
+        depends_on=[rule],
+    )
+    if service.has_image:
+        cpu_autoscaling(
+            stack, prefix, cluster_name=shared.cluster_name, service=ecs_service,
+            minimum=service.min_capacity, maximum=service.max_capacity,
+            target_percent=service.cpu_target,
+        )
+    add_alarms(stack, settings, service, prefix, shared, ecs_service, target_group)
+    return ServiceRuntime(repository=repository, roles=roles, service=ecs_service)
+
+
+def service_environment(
+    settings: MicroservicesSettings, service: ServiceSettings, shared: ShardInputs
+) -> dict[str, Any]:
+    """The service's own variables plus where the platform's database and cache are."""
+    return {
+        **service.environment,
+        "PORT": str(service.port),
+        "DATABASE_HOST": shared.database_address,
+        "DATABASE_PORT": shared.database_port,
+        "DATABASE_NAME": settings.database.database_name,
+        "CACHE_HOST": shared.cache_address,
+        "CACHE_PORT": shared.cache_port,
+    }
+
+
+def add_secrets(
+    stack: Stack, service: ServiceSettings, prefix: str, shared: ShardInputs
+) -> Mapping[str, SecretValue]:
+    """Each secret variable of the service -> where ECS reads it from."""
+    created = {
+        name: generated_secret(
+            stack, f"{prefix}Secret{camel(name)}",
+            f"{service.name}: {name}. Created with a random placeholder: set the real value "
+            "with put-secret-value; new tasks read it.",
+        )
+        for name in service.created_secrets
+    }
+    values = {}
+    for variable, reference in service.secrets.items():
+        kind = secret_kind(reference)
+        if reference == "database":  # the JSON document {"username": ..., "password": ...}
+            values[variable] = SecretValue(SecretRef("DatabaseSecret", shared.database_secret_arn))
+        elif reference == "cache":
+            values[variable] = SecretValue(
+                SecretRef("CacheAuthSecret", shared.cache_auth_secret_arn), AUTH_TOKEN_KEY
+            )
+        elif kind == "created":
+            values[variable] = SecretValue(created[reference])
+        else:
+            values[variable] = SecretValue(SecretRef(reference, reference))
+    return values
+
+
+def add_listener_rule(
+    stack: Stack, service: ServiceSettings, prefix: str, shared: ShardInputs,
+    target_group: elbv2.TargetGroup,
+) -> elbv2.ListenerRule:
+    return forward_rule(
+        stack, f"{prefix}ListenerRule",
+        listener_arn=shared.listener_arn,
+        priority=service.listener_priority,
+        target_group=target_group,
+        path_pattern=service.path_pattern,
+        host=service.host,
+    )
+
+
+def add_security_group(
+    stack: Stack, service: ServiceSettings, prefix: str, shared: ShardInputs
+) -> Any:
+    return security_group(
+        stack, f"{prefix}SecurityGroup",
+        f"{service.name}: its port from the load balancer only",
+        vpc_id=shared.vpc_id,
+        ingress=[Rule(f"Load balancer to {service.name}", service.port,
+                      group=shared.load_balancer_security_group_id)],
+    )
+
+
+def add_alarms(
+    stack: Stack, settings: MicroservicesSettings, service: ServiceSettings, prefix: str,
+    shared: ShardInputs, ecs_service: ecs.Service, target_group: elbv2.TargetGroup,
+) -> None:
+    limits = settings.monitoring
+    ecs_dimensions = {"ClusterName": shared.cluster_name, "ServiceName": GetAtt(ecs_service, "Name")}
+    for logical_id, metric, percent in (
+        (f"{prefix}CpuAlarm", "CPUUtilization", limits.service_cpu_alarm_percent),
+        (f"{prefix}MemoryAlarm", "MemoryUtilization", limits.service_memory_alarm_percent),
+    ):
+        metric_alarm(
+            stack, logical_id,
+            description=f"{service.name}: average {metric} above {percent} %",
+            namespace="AWS/ECS", metric=metric, dimensions=ecs_dimensions,
+            statistic="Average", comparison="GreaterThanThreshold", threshold=percent,
+            topic_arn=shared.alarm_topic_arn,
+        )
+    metric_alarm(
+        stack, f"{prefix}UnhealthyTargetsAlarm",
+        description=f"{service.name}: the load balancer sees unhealthy tasks",
+        namespace="AWS/ApplicationELB", metric="UnHealthyHostCount",
+        dimensions={
+            "LoadBalancer": shared.load_balancer_full_name,
+            "TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
+        },
+        statistic="Maximum", comparison="GreaterThanOrEqualToThreshold", threshold=1,
+        topic_arn=shared.alarm_topic_arn,
+    )
+
+
+def add_pipelines(
+    stack: Stack,
+    settings: MicroservicesSettings,
+    shard: int,
+    shared: ShardInputs,
+    runtimes: Mapping[str, ServiceRuntime],
+) -> None:
+    services = settings.services_in_shard(shard)
+    child = pipelines_stack(settings, shard, services)
+    parameters = arguments(PipelineShared(
+        artifacts_bucket_name=shared.artifacts_bucket_name,
+        connection_arn=shared.connection_arn,
+        oidc_provider_arn=shared.oidc_provider_arn,
+        cluster_name=shared.cluster_name,
+    ), child)
+    for service in services:
+        runtime = runtimes[service.name]
+        parameters.update(arguments(DeployTarget(
+            repository_name=runtime.repository.ref.name,
+            service_name=GetAtt(runtime.service, "Name"),
+            service_arn=Ref(runtime.service),
+            task_role_arn=runtime.roles.task.arn,
+            execution_role_arn=runtime.roles.execution.arn,
+        ), child, service_prefix(service)))
+    stack.nest(child, parameters)

@@ -1,0 +1,82 @@
+"""Storage stack: the artefacts bucket, the static-assets bucket and the log buckets.
+
+- artefacts: pipeline artefacts (source zips, imagedefinitions.json);
+  versioned, encrypted, TLS-only, private, replaced versions expire after
+  90 days.
+- static: files CloudFront serves under /static/*. Its bucket policy is
+  written by the cdn stack, which knows the distribution it admits.
+- logs: S3 server access logs of the two buckets above and the load
+  balancer's access logs (delivered by the ELB log-delivery service
+  principal, which needs no per-region ELB account id).
+- cdn-logs: CloudFront standard logs (a bucket with ACLs, which CloudFront's
+  log delivery requires).
+"""
+
+from __future__ import annotations
+
+from awacs import s3 as s3_actions
+from awacs.aws import Allow, Principal, Statement
+from troposphere import GetAtt, Join, Ref
+
+from tap.blocks.buckets import AccessLogs, Lifecycle, SecureBucket, access_log_bucket, secure_bucket
+from tap.blocks.origin_access import cloudfront_log_bucket
+from tap.config.microservices import MicroservicesSettings
+from tap.stacktree import Stack
+
+LOAD_BALANCER_LOG_PREFIX = "alb"
+
+
+def storage_stack(settings: MicroservicesSettings) -> Stack:
+    stack = Stack("storage", "tap microservices: artefacts, static assets and log buckets")
+    logs = add_logs_bucket(stack, settings.load_balancer.log_expiry_days)
+    cdn_logs = cloudfront_log_bucket(stack, "CdnLogsBucket", settings.cdn.log_expiry_days)
+    artifacts = add_artifacts_bucket(stack, logs)
+    static = add_static_bucket(stack, logs)
+    add_outputs(stack, logs, cdn_logs, artifacts, static)
+    return stack
+
+
+def add_logs_bucket(stack: Stack, expire_after_days: int) -> SecureBucket:
+    logs = access_log_bucket(stack, "LogsBucket", expire_after_days=expire_after_days)
+    logs.allow(
+        Statement(
+            Sid="AllowLoadBalancerLogDelivery",
+            Effect=Allow,
+            Principal=Principal("Service", ["logdelivery.elasticloadbalancing.amazonaws.com"]),
+            Action=[s3_actions.PutObject],
+            Resource=[Join("", [logs.ref.arn, f"/{LOAD_BALANCER_LOG_PREFIX}/AWSLogs/",
+                                Ref("AWS::AccountId"), "/*"])],
+        )
+    )
+    return logs
+
+
+def add_artifacts_bucket(stack: Stack, logs: SecureBucket) -> SecureBucket:
+    return secure_bucket(
+        stack, "ArtifactsBucket",
+        lifecycle=Lifecycle(noncurrent_expire_after_days=90),
+        access_logs=AccessLogs(bucket=logs.ref, prefix="s3/artifacts/"),
+    )
+
+
+def add_static_bucket(stack: Stack, logs: SecureBucket) -> SecureBucket:
+    return secure_bucket(
+        stack, "StaticBucket",
+        lifecycle=Lifecycle(noncurrent_expire_after_days=90),
+        access_logs=AccessLogs(bucket=logs.ref, prefix="s3/static/"),
+        own_policy=False,  # the cdn stack writes it, scoped to the distribution
+    )
+
+
+def add_outputs(
+    stack: Stack, logs: SecureBucket, cdn_logs: SecureBucket, artifacts: SecureBucket,
+    static: SecureBucket,
+) -> None:
+    stack.output("LogsBucketName", logs.ref.name, "Bucket receiving S3 and load balancer access logs.")
+    stack.output("CdnLogsBucketDomainName", GetAtt(cdn_logs.resource, "DomainName"),
+                 "Bucket receiving CloudFront standard logs (its global domain name).")
+    stack.output("ArtifactsBucketName", artifacts.ref.name, "Bucket holding pipeline artefacts.")
+    stack.output("StaticBucketName", static.ref.name, "Bucket of static assets served under /static/.")
+    stack.output("StaticBucketArn", static.ref.arn, "ARN of the static-assets bucket.")
+    stack.output("StaticBucketDomainName", static.regional_domain_name,
+                 "Regional domain name of the static-assets bucket, the CloudFront origin.")

@@ -1,0 +1,39 @@
+"""Linting a batch: the same findings and cache entries as linting one by one, in parallel."""
+
+from __future__ import annotations
+
+from troposphere import logs, sns
+
+from tap import lint
+from tap.lint import Linter
+from tap.stacktree import Stack
+
+
+def templates() -> list[tuple[str, bytes, str]]:
+    bad = Stack.root("root", "a log group without deletion policies")
+    bad.add(logs.LogGroup("AppLogs", RetentionInDays=7))
+    clean = Stack.root("root", "clean")
+    clean.add(sns.Topic("Topic"))
+    return [("bad.json", bad.body, bad.sha256), ("clean.json", clean.body, clean.sha256),
+            ("bad-again.json", bad.body, bad.sha256)]
+
+
+def test_a_batch_in_worker_processes_finds_what_one_by_one_finds(tmp_path, monkeypatch):
+    monkeypatch.setattr(lint, "PARALLEL_FROM", 1)
+    batch = templates()
+    one_by_one = [Linter("us-east-1", cache_dir=None).lint(*item) for item in batch]
+    parallel = Linter("us-east-1", cache_dir=tmp_path, workers=2)
+    assert parallel.lint_many(batch) == one_by_one
+    assert [finding.rule for finding in one_by_one[0]] == ["I3011", "I3011"]
+    assert one_by_one[1] == []
+    assert (parallel.hits, parallel.misses) == (0, 2)  # the repeated template is linted once
+
+
+def test_a_batch_reads_and_fills_the_cache(tmp_path):
+    batch = templates()
+    first = Linter("us-east-1", cache_dir=tmp_path, workers=1)
+    findings = first.lint_many(batch)
+    second = Linter("us-east-1", cache_dir=tmp_path, workers=2)
+    assert second.lint_many(batch) == findings
+    assert (second.hits, second.misses) == (2, 0)
+    assert second._runner is None  # cfn-lint never loaded
