@@ -34,8 +34,16 @@ from moto import mock_aws  # noqa: E402
 
 from tap.package import package_function  # noqa: E402
 from tests.functions.conftest import (  # noqa: E402
-    ANALYTICS_TABLE, CONTEXT, EDGE_VALUES, LICENCES_TABLE, api_event, create_analytics_table,
-    create_licences_table, load_function, put_licence, viewer_request,
+    ANALYTICS_TABLE,
+    CONTEXT,
+    EDGE_VALUES,
+    LICENCES_TABLE,
+    api_event,
+    create_analytics_table,
+    create_licences_table,
+    load_function,
+    put_licence,
+    viewer_request,
 )
 
 REGIONAL_ENVIRONMENT = {

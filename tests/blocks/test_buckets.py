@@ -6,7 +6,13 @@ import pytest
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Principal, Statement
 
-from tap.blocks.buckets import AccessLogs, Lifecycle, access_log_bucket, bucket_policy, secure_bucket
+from tap.blocks.buckets import (
+    AccessLogs,
+    Lifecycle,
+    access_log_bucket,
+    bucket_policy,
+    secure_bucket,
+)
 from tap.stacktree import Stack
 from tests.helpers import as_dict, only_resource, resources_of_type, statement_by_sid
 

@@ -56,8 +56,8 @@ def test_alarm_topic_denies_plain_http_and_admits_only_this_accounts_cloudwatch(
 
 def test_alarm_uses_percentiles_as_extended_statistics():
     stack = Stack.root("root", "t")
-    topic = alarm_topic(stack, "Alarms", "ops@example.com")
-    alarm(stack, "Slow", topic, description="d", namespace="N", metric="M",
+    topic = alarm_topic(stack, "Alarms", email="ops@example.com")
+    alarm(stack, "Slow", notify=topic.arn, description="d", namespace="N", metric="M",
           dimensions={"B": "2", "A": "1"}, threshold=5, statistic="p99")
     props = as_dict(stack)["Resources"]["Slow"]["Properties"]
     assert props["ExtendedStatistic"] == "p99" and "Statistic" not in props

@@ -13,7 +13,14 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from tests.functions.conftest import CONTEXT, EDGE_VALUES, REGION, FakeClock, put_licence, viewer_request
+from tests.functions.conftest import (
+    CONTEXT,
+    EDGE_VALUES,
+    REGION,
+    FakeClock,
+    put_licence,
+    viewer_request,
+)
 
 FUTURE = "2099-01-01T00:00:00Z"
 PAST = "2021-01-01T00:00:00Z"

@@ -16,8 +16,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.functions.conftest import (CONTEXT, DOWNLOAD_PATH_PREFIX, PROPERTY, SEQUENCE_PROPERTY, api_event, call,
-    empty_analytics_table, put_licence, viewer_request)
+from tests.functions.conftest import (
+    CONTEXT,
+    DOWNLOAD_PATH_PREFIX,
+    PROPERTY,
+    SEQUENCE_PROPERTY,
+    api_event,
+    call,
+    empty_analytics_table,
+    put_licence,
+    viewer_request,
+)
 
 IDENTIFIER = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 RESOURCES = ["/licenses", "/licenses/validate", "/licenses/{licenseId}", "/customers/{customerId}/licenses",

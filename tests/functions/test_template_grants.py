@@ -20,6 +20,7 @@ from tap.package import FunctionPackager
 from tap.systems import builder
 from tests.functions.conftest import (
     ANALYTICS_TABLE,
+    CONTEXT,
     DOWNLOAD_DOMAIN,
     DOWNLOAD_PATH_PREFIX,
     EDGE_VALUES,
@@ -30,7 +31,6 @@ from tests.functions.conftest import (
     load_function,
     viewer_request,
 )
-from tests.functions.conftest import CONTEXT
 
 # What each test resource stands for in the templates' policies.
 TEMPLATE_RESOURCE = {

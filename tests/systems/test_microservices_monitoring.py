@@ -32,7 +32,7 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring):
 
 def test_topic_accepts_only_this_accounts_alarms_over_tls(monitoring):
     policy = only_resource(monitoring, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
-    publish = statement_by_sid(policy, "CloudWatchPublishesAlarms")
+    publish = statement_by_sid(policy, "CloudWatchPublishes")
     assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     assert statement_by_sid(policy, "DenyInsecureTransport")["Effect"] == "Deny"
 

@@ -7,7 +7,6 @@ import pytest
 import yaml
 
 from tap.config import load
-
 from tests.helpers import inline_policy, only_resource, statement_by_sid
 from tests.systems.microservices import Built, config, service
 

@@ -10,7 +10,8 @@ from tap import config
 from tap.config.microservices import DERIVED_PRIORITY_FIRST, PRIORITY_LAST, SHARD_COUNT
 from tap.config.schema import Invalid
 from tap.errors import ConfigError
-from tests.systems.microservices import config as table, names_with_same_shard, service, settings
+from tests.systems.microservices import config as table
+from tests.systems.microservices import names_with_same_shard, service, settings
 
 
 def invalid(services=None, **tables) -> Invalid:

@@ -1,9 +1,14 @@
 """CloudFront building blocks: S3 origins through Origin Access Control, signed-URL key
-groups, CloudFront Functions, standard logging (v2) to S3, and a CLOUDFRONT-scope WAF.
+groups, CloudFront Functions, standard logging to S3, and a CLOUDFRONT-scope WAF.
 
-Secure defaults: origins are reached only through OAC (SigV4 on every request) and the
-bucket policy names the one distribution allowed to read; managed cache and
-security-header policies; WAF logs never contain the headers passed in `redacted_headers`.
+Secure defaults: origins are reached only through OAC (SigV4 on every request, never a
+legacy origin access identity) and the bucket policy names the one distribution allowed
+to read; managed cache and security-header policies; WAF logs never contain the headers
+passed in `redacted_headers`.
+
+Two ways to keep standard logs: v2 (`access_logs_to_s3`, CloudWatch vended delivery, no
+ACLs) needs its delivery source in us-east-1, so stacks that may live elsewhere use the
+legacy logging into `cloudfront_log_bucket`, which keeps ACLs for CloudFront's grant.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from troposphere import GetAtt, Ref, Sub, cloudfront, logs, wafv2
+from troposphere import GetAtt, Ref, Sub, cloudfront, logs, s3, wafv2
 
+from tap.blocks.buckets import Lifecycle, SecureBucket, secure_bucket
 from tap.blocks.iam import BucketRef, LogGroupRef
+from tap.blocks.lifecycle import suppress
 from tap.blocks.naming import unique_name
 from tap.stacktree import Stack
 
@@ -23,6 +30,8 @@ from tap.stacktree import Stack
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"  # origin request policy
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def distribution_arn(distribution: Any) -> Sub:
@@ -32,14 +41,17 @@ def distribution_arn(distribution: Any) -> Sub:
     )
 
 
-def origin_access_control(stack: Stack, logical_id: str) -> cloudfront.OriginAccessControl:
+def origin_access_control(
+    stack: Stack, logical_id: str,
+    description: str = "CloudFront reads the private bucket with SigV4",
+) -> cloudfront.OriginAccessControl:
     """SigV4-signs every origin request to S3, so the bucket can stay private."""
     return stack.add(
         cloudfront.OriginAccessControl(
             logical_id,
             OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
                 Name=unique_name("oac"),
-                Description="CloudFront reads the private bucket with SigV4",
+                Description=description,
                 OriginAccessControlOriginType="s3",
                 SigningBehavior="always",
                 SigningProtocol="sigv4",
@@ -212,3 +224,23 @@ def waf_log_group_name() -> Sub:
     """WAF only logs to groups named aws-waf-logs-*; the stack UUID keeps it unique."""
     return unique_name("aws-waf-logs-edge")
 
+
+
+def cloudfront_log_bucket(stack: Stack, logical_id: str, expire_after_days: int) -> SecureBucket:
+    """A bucket for CloudFront's legacy standard logging, which writes through an ACL grant
+    to the awslogsdelivery account: ACLs stay enabled (BucketOwnerPreferred, objects still
+    owned by the bucket owner); everything else is `secure_bucket`'s defaults, including all
+    four Block Public Access flags (the grant is not public)."""
+    log_bucket = secure_bucket(
+        stack,
+        logical_id,
+        lifecycle=Lifecycle(expire_after_days=expire_after_days, noncurrent_expire_after_days=1),
+    )
+    log_bucket.resource.OwnershipControls = s3.OwnershipControls(
+        Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerPreferred")]
+    )
+    suppress(
+        log_bucket.resource,
+        CKV_AWS_18="This is a log destination; logging it into another bucket adds nothing.",
+    )
+    return log_bucket

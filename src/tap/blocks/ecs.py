@@ -32,7 +32,14 @@ from troposphere import GetAtt, Join, Ref, Sub, ecs
 from troposphere import applicationautoscaling as scaling
 
 from tap.blocks import actions
-from tap.blocks.iam import LogGroupRef, RepositoryRef, Role, SecretRef, grant_read, grant_write
+from tap.blocks.iam import (
+    LogGroupRef,
+    RepositoryRef,
+    Role,
+    SecretRef,
+    grant_read,
+    grant_write,
+)
 from tap.stacktree import Stack
 
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")

@@ -210,7 +210,6 @@ def grant_tracing(role: Role) -> None:
 
 # --- containers and CI/CD (microservices) ------------------------------------
 
-from awacs.aws import StringEquals  # noqa: E402  (kept with the helpers that use it)
 
 
 def arn_of(service: str, resource: str, **variables: Any) -> Sub:

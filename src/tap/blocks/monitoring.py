@@ -3,18 +3,29 @@
 The alarm topic is encrypted with its own customer-managed KMS key (rotation on,
 retained): CloudWatch cannot publish to a topic encrypted with the AWS-managed
 `alias/aws/sns` key, because that key's policy cannot grant it. Only CloudWatch
-of this account may publish, and only over TLS.
+of this account may publish, and only over TLS. Alarms notify when they fire
+and when they clear, and treat missing data as healthy unless told otherwise.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from awacs import kms as kms_actions
 from awacs import sns as sns_actions
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import GetAtt, Ref, Sub, cloudwatch, kms, sns
 
 from tap.blocks.lifecycle import retain
@@ -24,6 +35,10 @@ Comparison = Literal[
     "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
     "LessThanOrEqualToThreshold",
 ]
+
+
+# A window for noisy metrics: fire when 3 of the last 5 one-minute periods cross.
+PER_MINUTE = {"period_seconds": 60, "evaluation_periods": 5, "datapoints_to_alarm": 3}
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ def _this_account() -> StringEquals:
     return StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
 
 
-def alarm_topic(stack: Stack, logical_id: str, email: str | None = None) -> AlarmTopic:
+def alarm_topic(stack: Stack, logical_id: str, *, email: str | None = None) -> AlarmTopic:
     """An SNS topic for alarms, optionally with an e-mail subscription (confirmed by mail)."""
     key = kms.Key(
         f"{logical_id}Key",
@@ -73,7 +88,9 @@ def alarm_topic(stack: Stack, logical_id: str, email: str | None = None) -> Alar
         ),
     )
     retain(stack.add(key))
-    topic = stack.add(sns.Topic(logical_id, KmsMasterKeyId=GetAtt(key, "Arn")))
+    topic = stack.add(
+        sns.Topic(logical_id, DisplayName="tap alarms", KmsMasterKeyId=GetAtt(key, "Arn"))
+    )
     stack.add(
         sns.TopicPolicy(
             f"{logical_id}Policy",
@@ -113,22 +130,26 @@ def alarm_topic(stack: Stack, logical_id: str, email: str | None = None) -> Alar
 def alarm(
     stack: Stack,
     logical_id: str,
-    topic: AlarmTopic,
     *,
+    notify: Any,
     description: str,
     namespace: str,
     metric: str,
-    dimensions: dict[str, Any],
+    dimensions: Mapping[str, Any],
     threshold: float,
     statistic: str = "Sum",
     comparison: Comparison = "GreaterThanOrEqualToThreshold",
     period_seconds: int = 300,
     evaluation_periods: int = 1,
+    datapoints_to_alarm: int | None = None,
+    missing_data: str = "notBreaching",
 ) -> cloudwatch.Alarm:
-    """An alarm that notifies `topic` when it fires and when it clears.
+    """An alarm that notifies the topic ARN `notify` when it fires and when it clears.
 
     `statistic` is Sum, Average, Maximum, Minimum, SampleCount or a percentile
-    such as p99. Missing data counts as healthy: no traffic is not an outage.
+    such as p99. It fires when `datapoints_to_alarm` (default: all) of the last
+    `evaluation_periods` periods cross `threshold`. Missing data counts as
+    healthy by default: no traffic is not an outage.
     """
     resource = cloudwatch.Alarm(
         logical_id,
@@ -143,10 +164,12 @@ def alarm(
         EvaluationPeriods=evaluation_periods,
         Threshold=threshold,
         ComparisonOperator=comparison,
-        TreatMissingData="notBreaching",
-        AlarmActions=[topic.arn],
-        OKActions=[topic.arn],
+        TreatMissingData=missing_data,
+        AlarmActions=[notify],
+        OKActions=[notify],
     )
+    if datapoints_to_alarm is not None:
+        resource.DatapointsToAlarm = datapoints_to_alarm
     if statistic.startswith("p"):
         resource.ExtendedStatistic = statistic
     else:
@@ -180,3 +203,4 @@ def dashboard(
     """One dashboard; the body is JSON with ${...} placeholders filled by Fn::Sub."""
     body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
     return stack.add(cloudwatch.Dashboard(logical_id, DashboardBody=Sub(body, **variables)))
+

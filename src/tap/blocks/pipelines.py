@@ -26,7 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs import sts
-from awacs.aws import Allow, ArnEquals, Condition, Policy, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    Condition,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, codebuild, codeconnections, codepipeline, iam
 

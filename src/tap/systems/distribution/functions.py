@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs import secretsmanager as secret_actions
-from awacs.aws import Condition, Deny, PolicyDocument, Principal, Statement, StringNotEquals
+from awacs.aws import (
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringNotEquals,
+)
 from troposphere import Ref, secretsmanager
 
 from tap.blocks import actions

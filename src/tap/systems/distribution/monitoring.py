@@ -12,7 +12,13 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
-from tap.blocks.monitoring import AlarmTopic, alarm, alarm_topic, dashboard, metric_widget
+from tap.blocks.monitoring import (
+    AlarmTopic,
+    alarm,
+    alarm_topic,
+    dashboard,
+    metric_widget,
+)
 from tap.config.distribution import DistributionSettings
 from tap.stacktree import Stack
 
@@ -31,7 +37,7 @@ EDGE_TIMEOUT_MS = 5000
 def monitoring_stack(settings: DistributionSettings) -> Stack:
     stack = Stack("monitoring", "tap distribution: alarms and dashboard")
     names = {name: Ref(stack.parameter(name, Description=text)) for name, text in PARAMETERS.items()}
-    topic = alarm_topic(stack, "AlarmTopic", settings.monitoring.alarm_email)
+    topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
     add_function_alarms(stack, settings, topic, names)
     add_api_alarms(stack, settings, topic, names)
     add_cdn_alarms(stack, settings, topic, names)
@@ -56,11 +62,11 @@ def add_function_alarms(
     ]
     for label, function_name, timeout_ms in functions:
         dimensions = {"FunctionName": function_name}
-        alarm(stack, f"{label}ErrorsAlarm", topic, description=f"{label}: invocations failed",
+        alarm(stack, f"{label}ErrorsAlarm", notify=topic.arn, description=f"{label}: invocations failed",
               namespace="AWS/Lambda", metric="Errors", dimensions=dimensions, threshold=1)
-        alarm(stack, f"{label}ThrottlesAlarm", topic, description=f"{label}: invocations throttled",
+        alarm(stack, f"{label}ThrottlesAlarm", notify=topic.arn, description=f"{label}: invocations throttled",
               namespace="AWS/Lambda", metric="Throttles", dimensions=dimensions, threshold=1)
-        alarm(stack, f"{label}DurationAlarm", topic,
+        alarm(stack, f"{label}DurationAlarm", notify=topic.arn,
               description=f"{label}: p99 duration above {share:.0%} of its timeout",
               namespace="AWS/Lambda", metric="Duration", dimensions=dimensions,
               statistic="p99", threshold=timeout_ms * share, comparison="GreaterThanThreshold",
@@ -71,14 +77,14 @@ def add_api_alarms(
     stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
 ) -> None:
     dimensions = {"ApiName": names["ApiName"], "Stage": settings.api.stage_name}
-    alarm(stack, "Api5xxAlarm", topic, description="API: server errors",
+    alarm(stack, "Api5xxAlarm", notify=topic.arn, description="API: server errors",
           namespace="AWS/ApiGateway", metric="5XXError", dimensions=dimensions, threshold=1)
     # 4XXError's Average is the share of requests answered 4xx.
-    alarm(stack, "Api4xxAlarm", topic, description="API: more than 20% client errors",
+    alarm(stack, "Api4xxAlarm", notify=topic.arn, description="API: more than 20% client errors",
           namespace="AWS/ApiGateway", metric="4XXError", dimensions=dimensions,
           statistic="Average", threshold=0.2, comparison="GreaterThanThreshold",
           evaluation_periods=3)
-    alarm(stack, "ApiLatencyAlarm", topic,
+    alarm(stack, "ApiLatencyAlarm", notify=topic.arn,
           description=f"API: p99 latency above {settings.monitoring.api_latency_p99_ms} ms",
           namespace="AWS/ApiGateway", metric="Latency", dimensions=dimensions, statistic="p99",
           threshold=settings.monitoring.api_latency_p99_ms, comparison="GreaterThanThreshold",
@@ -89,7 +95,7 @@ def add_cdn_alarms(
     stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
 ) -> None:
     rate = settings.monitoring.cloudfront_5xx_rate_percent
-    alarm(stack, "Cdn5xxRateAlarm", topic, description=f"CloudFront: over {rate}% of responses 5xx",
+    alarm(stack, "Cdn5xxRateAlarm", notify=topic.arn, description=f"CloudFront: over {rate}% of responses 5xx",
           namespace="AWS/CloudFront", metric="5xxErrorRate",
           dimensions={"DistributionId": names["DistributionId"], "Region": "Global"},
           statistic="Average", threshold=rate, comparison="GreaterThanThreshold",
@@ -100,7 +106,7 @@ def add_table_alarms(stack: Stack, topic: AlarmTopic, names: dict[str, Any]) -> 
     for label in ("Licenses", "Analytics"):
         dimensions = {"TableName": names[f"{label}TableName"]}
         for kind in ("Read", "Write"):
-            alarm(stack, f"{label}{kind}ThrottleAlarm", topic,
+            alarm(stack, f"{label}{kind}ThrottleAlarm", notify=topic.arn,
                   description=f"{label} table: {kind.lower()} requests throttled",
                   namespace="AWS/DynamoDB", metric=f"{kind}ThrottleEvents",
                   dimensions=dimensions, threshold=1)

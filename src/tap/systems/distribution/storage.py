@@ -6,7 +6,13 @@ distribution allowed to read (AWS:SourceArn), which does not exist yet here.
 
 from __future__ import annotations
 
-from tap.blocks.buckets import AccessLogs, Lifecycle, SecureBucket, access_log_bucket, secure_bucket
+from tap.blocks.buckets import (
+    AccessLogs,
+    Lifecycle,
+    SecureBucket,
+    access_log_bucket,
+    secure_bucket,
+)
 from tap.config.distribution import StorageSettings
 from tap.stacktree import Stack
 

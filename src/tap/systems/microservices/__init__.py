@@ -21,7 +21,11 @@ from tap.systems.microservices.cluster import cluster_stack
 from tap.systems.microservices.database import database_stack
 from tap.systems.microservices.monitoring import monitoring_stack
 from tap.systems.microservices.network import network_stack
-from tap.systems.microservices.pipeline import SharedPipeline, pipeline_stack, shared_pipeline
+from tap.systems.microservices.pipeline import (
+    SharedPipeline,
+    pipeline_stack,
+    shared_pipeline,
+)
 from tap.systems.microservices.security import security_stack
 from tap.systems.microservices.services import ShardInputs, services_stack
 from tap.systems.microservices.storage import storage_stack

@@ -24,21 +24,20 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Parameter, Ref, cloudfront
 
 from tap.blocks.buckets import bucket_policy
-from tap.blocks.iam import BucketRef
-from tap.blocks.lifecycle import suppress
-from tap.blocks.origin_access import (
+from tap.blocks.cloudfront import (
+    ALL_VIEWER,
     ALL_VIEWER_EXCEPT_HOST_HEADER,
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
     SECURITY_HEADERS,
     cloudfront_read_statement,
-    distribution_arn,
     origin_access_control,
 )
+from tap.blocks.iam import BucketRef
+from tap.blocks.lifecycle import suppress
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 
-ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"  # managed origin request policy
 LOAD_BALANCER_ORIGIN = "load-balancer"
 STATIC_ORIGIN = "static"
 STATIC_PATH = "/static/*"
@@ -59,7 +58,7 @@ def cdn_stack(settings: MicroservicesSettings) -> Stack:
     distribution = add_distribution(stack, settings, inputs, access)
     bucket_policy(
         stack, "StaticBucketPolicy", inputs.static_bucket,
-        [cloudfront_read_statement(inputs.static_bucket, distribution_arn(distribution))],
+        [cloudfront_read_statement(inputs.static_bucket, distribution)],
     )
     stack.output("DistributionId", Ref(distribution), "CloudFront distribution id.")
     stack.output("DistributionDomainName", GetAtt(distribution, "DomainName"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from troposphere import Join, Ref, Sub, cloudwatch
 
-from tap.blocks.alarms import AlarmTopic, alarm_topic, metric_alarm
+from tap.blocks.monitoring import PER_MINUTE, AlarmTopic, alarm, alarm_topic
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 
@@ -61,13 +61,13 @@ def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) ->
         ("LoadBalancer5xxAlarm", "HTTPCode_ELB_5XX_Count", "the load balancer itself"),
         ("Target5xxAlarm", "HTTPCode_Target_5XX_Count", "the services"),
     ):
-        metric_alarm(
+        alarm(
             stack, logical_id,
             description=f"5xx responses from {whose}: at least 10 a minute",
             namespace="AWS/ApplicationELB", metric=metric,
             dimensions={"LoadBalancer": inputs.load_balancer},
             statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=10,
-            topic_arn=topic.arn,
+            notify=topic.arn, **PER_MINUTE,
         )
 
 
@@ -76,26 +76,26 @@ def add_database_alarms(
 ) -> None:
     limits = settings.monitoring
     dimensions = {"DBInstanceIdentifier": inputs.database}
-    metric_alarm(
+    alarm(
         stack, "DatabaseCpuAlarm",
         description=f"Database CPU above {limits.database_cpu_alarm_percent} %",
         namespace="AWS/RDS", metric="CPUUtilization", dimensions=dimensions,
         statistic="Average", comparison="GreaterThanThreshold",
-        threshold=limits.database_cpu_alarm_percent, topic_arn=topic.arn,
+        threshold=limits.database_cpu_alarm_percent, notify=topic.arn, **PER_MINUTE,
     )
-    metric_alarm(
+    alarm(
         stack, "DatabaseStorageAlarm",
         description=f"Database free storage below {limits.database_free_storage_alarm_gb} GiB",
         namespace="AWS/RDS", metric="FreeStorageSpace", dimensions=dimensions,
         statistic="Minimum", comparison="LessThanThreshold",
-        threshold=limits.database_free_storage_alarm_gb * GIB, topic_arn=topic.arn,
+        threshold=limits.database_free_storage_alarm_gb * GIB, notify=topic.arn, **PER_MINUTE,
     )
-    metric_alarm(
+    alarm(
         stack, "DatabaseConnectionsAlarm",
         description=f"More than {limits.database_connections_alarm} database connections",
         namespace="AWS/RDS", metric="DatabaseConnections", dimensions=dimensions,
         statistic="Maximum", comparison="GreaterThanThreshold",
-        threshold=limits.database_connections_alarm, topic_arn=topic.arn,
+        threshold=limits.database_connections_alarm, notify=topic.arn, **PER_MINUTE,
     )
 
 
@@ -112,19 +112,19 @@ def add_cache_alarms(
     threshold = settings.monitoring.cache_cpu_alarm_percent
     for number, node in enumerate(cache_node_ids(settings, inputs), start=1):
         dimensions = {"CacheClusterId": node}
-        metric_alarm(
+        alarm(
             stack, f"CacheCpuAlarm{number}",
             description=f"Cache node {number}: engine CPU above {threshold} %",
             namespace="AWS/ElastiCache", metric="EngineCPUUtilization", dimensions=dimensions,
             statistic="Average", comparison="GreaterThanThreshold", threshold=threshold,
-            topic_arn=topic.arn,
+            notify=topic.arn, **PER_MINUTE,
         )
-        metric_alarm(
+        alarm(
             stack, f"CacheEvictionsAlarm{number}",
             description=f"Cache node {number} evicts keys: memory is full",
             namespace="AWS/ElastiCache", metric="Evictions", dimensions=dimensions,
             statistic="Sum", comparison="GreaterThanThreshold", threshold=0,
-            topic_arn=topic.arn,
+            notify=topic.arn, **PER_MINUTE,
         )
 
 

@@ -19,7 +19,11 @@ from typing import Any
 
 from troposphere import GetAtt, Ref
 
-from tap.blocks.pipelines import existing_github_oidc_provider_arn, github_connection, github_oidc_provider
+from tap.blocks.pipelines import (
+    existing_github_oidc_provider_arn,
+    github_connection,
+    github_oidc_provider,
+)
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import NestedStack, Stack
 

@@ -38,7 +38,11 @@ from tap.blocks.pipelines import (
 )
 from tap.config.microservices import MicroservicesSettings, ServiceSettings
 from tap.stacktree import Stack
-from tap.systems.microservices.ids import CONTAINER_NAME, pipelines_stack_name, service_prefix
+from tap.systems.microservices.ids import (
+    CONTAINER_NAME,
+    pipelines_stack_name,
+    service_prefix,
+)
 from tap.systems.microservices.wiring import declare, wire
 from tap.systems.microservices.workflows import render_buildspec
 

@@ -44,7 +44,6 @@ from typing import Any
 from troposphere import GetAtt, Ref, ecs
 from troposphere import elasticloadbalancingv2 as elbv2
 
-from tap.blocks.alarms import metric_alarm
 from tap.blocks.alb import forward_rule, ip_target_group
 from tap.blocks.ecr import Repository, container_repository
 from tap.blocks.ecs import (
@@ -59,13 +58,22 @@ from tap.blocks.ecs import (
 from tap.blocks.elasticache import AUTH_TOKEN_KEY
 from tap.blocks.iam import SecretRef
 from tap.blocks.logs import log_group
+from tap.blocks.monitoring import PER_MINUTE, alarm
 from tap.blocks.secrets import generated_secret
 from tap.blocks.security_groups import Rule, security_group
 from tap.config.microservices import MicroservicesSettings, ServiceSettings, secret_kind
 from tap.errors import BuildError
 from tap.stacktree import Stack, camel
-from tap.systems.microservices.ids import CONTAINER_NAME, service_prefix, services_stack_name
-from tap.systems.microservices.pipelines import DeployTarget, PipelineShared, pipelines_stack
+from tap.systems.microservices.ids import (
+    CONTAINER_NAME,
+    service_prefix,
+    services_stack_name,
+)
+from tap.systems.microservices.pipelines import (
+    DeployTarget,
+    PipelineShared,
+    pipelines_stack,
+)
 from tap.systems.microservices.wiring import arguments, declare, wire
 
 # The tag a service's task definition names before its first image exists.
@@ -276,14 +284,14 @@ def add_alarms(
         (f"{prefix}CpuAlarm", "CPUUtilization", limits.service_cpu_alarm_percent),
         (f"{prefix}MemoryAlarm", "MemoryUtilization", limits.service_memory_alarm_percent),
     ):
-        metric_alarm(
+        alarm(
             stack, logical_id,
             description=f"{service.name}: average {metric} above {percent} %",
             namespace="AWS/ECS", metric=metric, dimensions=ecs_dimensions,
             statistic="Average", comparison="GreaterThanThreshold", threshold=percent,
-            topic_arn=shared.alarm_topic_arn,
+            notify=shared.alarm_topic_arn, **PER_MINUTE,
         )
-    metric_alarm(
+    alarm(
         stack, f"{prefix}UnhealthyTargetsAlarm",
         description=f"{service.name}: the load balancer sees unhealthy tasks",
         namespace="AWS/ApplicationELB", metric="UnHealthyHostCount",
@@ -292,7 +300,7 @@ def add_alarms(
             "TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
         },
         statistic="Maximum", comparison="GreaterThanOrEqualToThreshold", threshold=1,
-        topic_arn=shared.alarm_topic_arn,
+        notify=shared.alarm_topic_arn, **PER_MINUTE,
     )
 
 

@@ -9,7 +9,8 @@
   balancer's access logs (delivered by the ELB log-delivery service
   principal, which needs no per-region ELB account id).
 - cdn-logs: CloudFront standard logs (a bucket with ACLs, which CloudFront's
-  log delivery requires).
+  legacy log delivery requires; logging v2 would avoid ACLs but needs its
+  delivery source in us-east-1, and this platform may live in any region).
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ from awacs import s3 as s3_actions
 from awacs.aws import Allow, Principal, Statement
 from troposphere import GetAtt, Join, Ref
 
-from tap.blocks.buckets import AccessLogs, Lifecycle, SecureBucket, access_log_bucket, secure_bucket
-from tap.blocks.origin_access import cloudfront_log_bucket
+from tap.blocks.buckets import (
+    AccessLogs,
+    Lifecycle,
+    SecureBucket,
+    access_log_bucket,
+    secure_bucket,
+)
+from tap.blocks.cloudfront import cloudfront_log_bucket
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 

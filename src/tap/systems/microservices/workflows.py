@@ -16,7 +16,11 @@ from importlib import resources
 import jinja2
 
 from tap.config.microservices import MicroservicesSettings, ServiceSettings
-from tap.systems.microservices.ids import pipelines_stack_name, service_prefix, services_stack_name
+from tap.systems.microservices.ids import (
+    pipelines_stack_name,
+    service_prefix,
+    services_stack_name,
+)
 
 WORKFLOWS_FOLDER = "workflows"
 
