@@ -12,11 +12,9 @@ import ipaddress
 from dataclasses import dataclass
 
 from awacs import logs as logs_actions
-from awacs import sts
-from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, Tags, ec2
 
-from tap.blocks.iam import Role
+from tap.blocks.iam import Role, service_trust
 from tap.blocks.logs import log_group
 from tap.config.microservices import NetworkSettings
 from tap.stacktree import Stack
@@ -189,19 +187,11 @@ def add_gateway_endpoints(stack: Stack, vpc: ec2.VPC, zones: list[Zone]) -> None
 
 def add_flow_logs(stack: Stack, vpc: ec2.VPC, settings: NetworkSettings) -> None:
     logs = log_group(stack, "FlowLogGroup", settings.flow_log_retention_days)
-    trust = Policy(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", ["vpc-flow-logs.amazonaws.com"]),
-                Action=[sts.AssumeRole],
-                # Only flow logs of this account may use the role (confused deputy).
-                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-            )
-        ],
+    # Only flow logs of this account may use the role (confused deputy).
+    role = Role(
+        stack, "FlowLogRole", service_trust("vpc-flow-logs.amazonaws.com"),
+        "Lets VPC Flow Logs write to its log group",
     )
-    role = Role(stack, "FlowLogRole", trust, "Lets VPC Flow Logs write to its log group")
     role.allow(
         "WriteFlowLogs",
         [
