@@ -6,15 +6,8 @@ import re
 
 import pytest
 
+from tap.blocks.lifecycle import is_stateful, keeps_data
 from tests.helpers import as_list, text
-
-# Stateful resource types (DESIGN.md) and the policies they must carry.
-STATEFUL = {
-    "AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
-    "AWS::ElastiCache::ReplicationGroup", "AWS::ECR::Repository", "AWS::SecretsManager::Secret",
-    "AWS::Logs::LogGroup", "AWS::KMS::Key", "AWS::Lambda::Version",
-}
-KEEPING = {"Retain", "Snapshot", "RetainExceptOnCreate"}
 
 
 def test_every_stateful_resource_is_retained_or_snapshotted(built):
@@ -22,8 +15,8 @@ def test_every_stateful_resource_is_retained_or_snapshotted(built):
         f"{name}:{logical_id}"
         for name, template in built.all_templates()
         for logical_id, resource in template.get("Resources", {}).items()
-        if resource["Type"] in STATEFUL and not (
-            resource.get("DeletionPolicy") in KEEPING and resource.get("UpdateReplacePolicy") in KEEPING
+        if is_stateful(resource["Type"]) and not (
+            keeps_data(resource.get("DeletionPolicy")) and keeps_data(resource.get("UpdateReplacePolicy"))
         )
     ]
     assert offenders == []
