@@ -28,3 +28,15 @@ class ConfigError(UserError):
         self.problem = problem
         self.allowed = allowed
         super().__init__(f"{file}: {key}: {problem}; allowed: {allowed}")
+
+
+class DeployFailed(Exception):
+    """CloudFormation could not carry out a deploy (a resource failed, the stack rolled back)."""
+
+    exit_code = 1
+
+
+class GateRefused(Exception):
+    """The review found stateful resources the change set would lose, and none was allowed."""
+
+    exit_code = 3

@@ -30,3 +30,9 @@ def function_key(function_name: str, sha256: str) -> str:
 
 TEMPLATE_SUFFIX = ".template.json"
 MANIFEST_FILE = "manifest.json"
+
+# Root-stack output listing the alarms (ARNs, comma-separated, at most five) whose
+# firing during a deploy means the deploy broke the platform: the deploy tool makes
+# them the stack's rollback triggers.
+ROLLBACK_ALARMS_OUTPUT = "RollbackAlarmArns"
+MAX_ROLLBACK_TRIGGERS = 5  # CloudFormation's limit per RollbackConfiguration

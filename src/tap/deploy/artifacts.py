@@ -1,0 +1,186 @@
+"""What a deploy uploads: the committed templates of one folder and the function zips
+built beside them, checked against `manifest.json`, then uploaded by content hash.
+
+The templates in `templates/` are what people reviewed and committed, so a deploy
+refuses a folder that differs from a fresh build (`python build.py --check`). Function
+zips are not committed: they are rebuilt (deterministically), written to a
+content-addressed cache, and each checked against the sha256 the manifest records.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from tap import names
+from tap.build import Target, build_target
+from tap.emit import stale_files
+from tap.errors import BuildError, UserError
+from tap.package import FunctionPackager
+
+UPLOAD_WORKERS = 8
+CONTENT_TYPES = {"template": "application/json", "function": "application/zip"}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    kind: str
+    s3_key: str
+    sha256: str
+    path: Path
+
+    @property
+    def checksum(self) -> str:
+        """The sha256 as S3's ChecksumSHA256 header carries it (base64 of the digest)."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One folder of `templates/`, current with the sources, every artefact on disk."""
+
+    system: str
+    env: str | None
+    folder: Path
+    manifest: dict[str, Any]
+    artifacts: tuple[Artifact, ...]
+
+    @property
+    def root(self) -> Artifact:
+        return next(a for a in self.artifacts if a.path.name == self.manifest["root"])
+
+    @property
+    def label(self) -> str:
+        return f"templates/{self.system}" + (f"/{self.env}" if self.env else "")
+
+    @property
+    def region(self) -> str | None:
+        return self.manifest.get("region")
+
+    def template(self, file_name: str) -> dict[str, Any]:
+        return json.loads((self.folder / file_name).read_bytes())
+
+    def template_bytes(self, file_name: str) -> bytes:
+        return (self.folder / file_name).read_bytes()
+
+    def stack_paths(self) -> dict[tuple[str, ...], str]:
+        """Each template file by its path of nested-stack logical ids from the root."""
+        by_file = {entry["file"]: entry for entry in self.manifest["templates"]}
+
+        def path_of(entry: dict[str, Any]) -> tuple[str, ...]:
+            if entry["parent"] is None:
+                return ()
+            return (*path_of(by_file[entry["parent"]]), entry["logical_id"])
+
+        return {path_of(entry): entry["file"] for entry in self.manifest["templates"]}
+
+    def templates_by_path(self) -> dict[tuple[str, ...], dict[str, Any]]:
+        return {path: self.template(file) for path, file in self.stack_paths().items()}
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def prepare(
+    system: str, env: str | None, config_dir: Path, templates_dir: Path, cache_dir: Path
+) -> Release:
+    """Check `templates/<system>/<env>/` is current and put every artefact on disk."""
+    target = Target(system, env)
+    build_target(target, FunctionPackager(), config_dir)
+    emission = target.emission
+    stale = stale_files([emission], templates_dir)
+    if stale:
+        listing = "\n  ".join(stale)
+        raise UserError(
+            f"templates/{emission.folder} is stale: it differs from a fresh build of the "
+            f"sources; run `python build.py` and commit the result\n  {listing}"
+        )
+    folder = templates_dir / emission.folder
+    manifest = json.loads((folder / names.MANIFEST_FILE).read_bytes())
+    zips = {asset.s3_key: asset.data for info in emission.templates for asset in info.stack.assets}
+    artifacts = tuple(
+        _artifact(entry, folder, cache_dir / "artifacts", zips) for entry in manifest["artifacts"]
+    )
+    return Release(system, env, folder, manifest, artifacts)
+
+
+def _artifact(entry: dict[str, Any], folder: Path, zip_cache: Path, zips: dict[str, bytes]) -> Artifact:
+    if entry["kind"] == "template":
+        path = folder / entry["file"]
+    else:
+        path = zip_cache / entry["s3_key"]
+        if not path.is_file() or sha256_of(path) != entry["sha256"]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(zips[entry["s3_key"]])
+    actual = sha256_of(path)
+    if actual != entry["sha256"]:
+        raise BuildError(
+            f"{path}: sha256 {actual} does not match {entry['sha256']} in {folder / names.MANIFEST_FILE}"
+        )
+    return Artifact(entry["kind"], entry["s3_key"], entry["sha256"], path)
+
+
+@dataclass(frozen=True)
+class UploadSummary:
+    uploaded: int
+    skipped: int
+    bytes_uploaded: int
+
+
+def upload(
+    s3: Any,
+    bucket: str,
+    artifacts: tuple[Artifact, ...],
+    bucket_owner: str,
+    on_each: Callable[[Artifact, bool], None] = lambda artifact, sent: None,
+) -> UploadSummary:
+    """Upload each artefact under its key, in parallel, skipping keys already holding
+    the same bytes. `bucket_owner` makes S3 refuse a bucket someone else owns (names
+    are global; a bucket named after our account could be anyone's)."""
+
+    def one(artifact: Artifact) -> bool:
+        sent = not _present(s3, bucket, artifact, bucket_owner)
+        if sent:
+            s3.put_object(
+                Bucket=bucket, Key=artifact.s3_key, Body=artifact.path.read_bytes(),
+                ChecksumSHA256=artifact.checksum, ContentType=CONTENT_TYPES.get(artifact.kind,
+                                                                                "application/octet-stream"),
+                ExpectedBucketOwner=bucket_owner,
+            )
+        on_each(artifact, sent)
+        return sent
+
+    with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as pool:
+        sent = list(pool.map(one, artifacts))
+    return UploadSummary(
+        uploaded=sum(sent),
+        skipped=len(sent) - sum(sent),
+        bytes_uploaded=sum(a.path.stat().st_size for a, s in zip(artifacts, sent) if s),
+    )
+
+
+def _present(s3: Any, bucket: str, artifact: Artifact, bucket_owner: str) -> bool:
+    try:
+        head = s3.head_object(
+            Bucket=bucket, Key=artifact.s3_key, ChecksumMode="ENABLED", ExpectedBucketOwner=bucket_owner
+        )
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return head.get("ChecksumSHA256") == artifact.checksum
+
+
+def template_url(bucket: str, region: str, url_suffix: str, key: str) -> str:
+    """The URL CloudFormation reads a template from; the same shape the nested
+    TemplateURLs use (see tap.stacktree)."""
+    return f"https://{bucket}.s3.{region}.{url_suffix}/{key}"

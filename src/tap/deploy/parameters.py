@@ -1,0 +1,162 @@
+"""Deploy-time values of a root stack's parameters, from one file per environment.
+
+`config/<system>/<env>.parameters.json` holds them in CloudFormation's own shape
+(`[{"ParameterKey": ..., "ParameterValue": ...}]`), so the command line, CI and the
+console deploy with the same values. `--parameter Key=Value` overrides the file
+(`Key=file://path` reads a file, for a PEM key). Values the tool can find in the
+account are looked up instead of asked for. A required parameter with no value is
+kept from the deployed stack when there is one, and otherwise refused before
+anything is uploaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tap.errors import UserError
+
+PARAMETERS_SUFFIX = ".parameters.json"
+FILE_PREFIX = "file://"
+CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A parameter's value and where it came from; `value` None keeps the deployed one."""
+
+    name: str
+    value: str | None
+    source: str
+
+    def as_cloudformation(self) -> dict[str, Any]:
+        if self.value is None:
+            return {"ParameterKey": self.name, "UsePreviousValue": True}
+        return {"ParameterKey": self.name, "ParameterValue": self.value}
+
+
+def parameters_file(config_dir: Path, system: str, env: str) -> Path:
+    return config_dir / system / f"{env}{PARAMETERS_SUFFIX}"
+
+
+def read_file(path: Path) -> dict[str, str]:
+    """The values of a parameters file; no file means no values."""
+    if not path.is_file():
+        return {}
+    shape = 'a JSON list of {"ParameterKey": "...", "ParameterValue": "..."}'
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not valid JSON ({error}); allowed: {shape}") from None
+    if not isinstance(entries, list):
+        raise UserError(f"{path}: the top level is not a list; allowed: {shape}")
+    values: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and set(entry) == {"ParameterKey", "ParameterValue"}
+                and all(isinstance(v, str) for v in entry.values())):
+            raise UserError(f"{path}: entry [{index}] is {json.dumps(entry)}; allowed: {shape}, "
+                            "both strings")
+        key = entry["ParameterKey"]
+        if key in values:
+            raise UserError(f"{path}: {key} is given twice; allowed: each parameter once")
+        values[key] = entry["ParameterValue"]
+    return values
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """`--parameter Key=Value` options; `Key=file://path` reads the file's text."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise UserError(f"--parameter {item!r}: allowed: Key=Value or Key=file://path")
+        if value.startswith(FILE_PREFIX):
+            path = Path(value[len(FILE_PREFIX):]).expanduser()
+            try:
+                value = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise UserError(f"--parameter {key}: cannot read {path}: {error}") from None
+        values[key] = value
+    return values
+
+
+def resolve(
+    declared: Mapping[str, Mapping[str, Any]],
+    file_values: Mapping[str, str],
+    file_label: str,
+    overrides: Mapping[str, str],
+    lookups: Mapping[str, Callable[[], str]],
+    deployed: frozenset[str] = frozenset(),
+) -> list[Value]:
+    """Every parameter the root declares (`declared`: the template's Parameters section)
+    that gets a value: from --parameter, the file, a lookup, or the deployed stack.
+    Parameters with a default and no value are left out, so the template's default applies."""
+    for origin, given in (("--parameter", overrides), (file_label, file_values)):
+        for name in given:
+            if name not in declared:
+                raise UserError(_unknown(name, origin, declared))
+    values = []
+    for name, spec in sorted(declared.items()):
+        if name in overrides:
+            value = Value(name, overrides[name], "--parameter")
+        elif name in file_values:
+            value = Value(name, file_values[name], file_label)
+        elif name in lookups and "Default" not in spec:
+            value = Value(name, lookups[name](), "looked up in the account")
+        elif "Default" in spec:
+            continue
+        elif name in deployed:
+            value = Value(name, None, "kept from the deployed stack")
+        else:
+            raise UserError(
+                f"parameter {name} has no value and no default; set it in {file_label} "
+                f'([{{"ParameterKey": "{name}", "ParameterValue": "..."}}]) or pass '
+                f"--parameter {name}=VALUE (or {name}=file://PATH)"
+            )
+        if value.value is not None:
+            check_constraints(value, spec)
+        values.append(value)
+    return values
+
+
+def check_constraints(value: Value, spec: Mapping[str, Any]) -> None:
+    """AllowedValues and AllowedPattern, checked here so a bad value stops the deploy
+    before anything is uploaded."""
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value.value not in allowed:
+        raise UserError(f"parameter {value.name} ({value.source}): {value.value!r} is not allowed; "
+                        f"allowed: {', '.join(allowed)}")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(pattern, value.value) is None:
+        shown = value.value if len(value.value) <= 60 else value.value[:57] + "..."
+        wanted = spec.get("ConstraintDescription") or f"a value matching {pattern}"
+        raise UserError(f"parameter {value.name} ({value.source}): {shown!r} is not allowed; "
+                        f"allowed: {wanted}")
+
+
+def _unknown(name: str, origin: str, declared: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(name, list(declared), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"{origin}: the root stack has no parameter {name!r}{hint}; "
+            f"allowed: {', '.join(sorted(declared))}")
+
+
+def cloudfront_prefix_list_id(ec2: Any) -> str:
+    """The id of CloudFront's origin-facing managed prefix list, which differs per region."""
+    found = ec2.describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_ORIGIN_FACING]}]
+    )["PrefixLists"]
+    if not found:
+        raise UserError(f"this region has no {CLOUDFRONT_ORIGIN_FACING} prefix list; pass "
+                        "--parameter CloudFrontPrefixListId=pl-...")
+    return found[0]["PrefixListId"]
+
+
+def lookups_for(ec2: Any) -> dict[str, Callable[[], str]]:
+    """Parameters whose value is a fact of the account and region."""
+    return {"CloudFrontPrefixListId": lambda: cloudfront_prefix_list_id(ec2)}

@@ -1,0 +1,389 @@
+"""The review of a change set: one row per resource change across the root and every
+nested change set, the gate that stops a deploy from losing a stateful resource, and
+the review rendered as a table, JSON and Markdown.
+
+Nested change sets report a resource whose property comes from a nested-stack
+parameter fed by a sibling's `Fn::GetAtt ... Outputs` as possibly replaced, because
+CloudFormation does not follow values across stacks (see
+aws-cloudformation/cloudformation-coverage-roadmap#759). Every tap child is wired that
+way, so the review reconciles: when the value's source cannot have changed (the
+sibling's template and inputs are the deployed ones) and the consumer's own template
+did not change the property, the change is marked as caused by an unchanged sibling
+output and does not count as a replacement.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from tap.blocks.lifecycle import fate_of
+from tap.deploy.changesets import ChangeSetNode
+from tap.deploy.stacks import NESTED_STACK_TYPE, DeployedStack, Path, address
+from tap.errors import GateRefused, UserError
+
+UNCHANGED_SOURCE = "caused by an unchanged sibling output"
+ISSUE_759 = "https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/759"
+TemplateOf = Callable[[Path], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One resource change, as a person reads it."""
+
+    action: str
+    address: str
+    resource_type: str
+    replacement: str = ""  # True | Conditional | False, as CloudFormation says (Modify only)
+    properties: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+    physical_id: str = ""
+    reconciled: str = ""  # set when the change cannot change anything (see Reconciler)
+    fate: str = ""  # what happens to a stateful resource's data
+    lost: bool = False
+
+    @property
+    def replaces(self) -> str:
+        if self.reconciled and self.replacement in ("True", "Conditional"):
+            return "no*"
+        return self.replacement or "-"
+
+
+@dataclass(frozen=True)
+class ParameterChange:
+    name: str
+    old: str | None
+    new: str | None
+    source: str
+
+
+@dataclass
+class Review:
+    stack_name: str
+    change_set_arn: str
+    change_set_type: str
+    account: str
+    region: str
+    rows: list[Row]
+    parameters: list[ParameterChange] = field(default_factory=list)
+    allowed: tuple[str, ...] = ()
+    stack_last_updated: str | None = None
+    # Stateful logical ids of each stack in the new templates, by stack path ("" is the
+    # root): what `execute` protects with stack policies, without the build at hand.
+    protected: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def lost(self) -> list[Row]:
+        return [row for row in self.rows if row.lost]
+
+    @property
+    def blocked(self) -> list[Row]:
+        return [row for row in self.lost if row.address not in self.allowed]
+
+    @property
+    def left_behind(self) -> list[Row]:
+        return [row for row in self.rows if row.fate and not row.lost]
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for row in self.rows:
+            found[row.action] = found.get(row.action, 0) + 1
+        return found
+
+    def to_json(self) -> str:
+        document = asdict(self)
+        document["blocked"] = [row.address for row in self.blocked]
+        document["left_behind"] = [row.address for row in self.left_behind]
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "Review":
+        document = json.loads(text)
+        document.pop("blocked", None)
+        document.pop("left_behind", None)
+        document["rows"] = [Row(**{**row, "properties": tuple(row["properties"]),
+                                   "causes": tuple(row["causes"])}) for row in document["rows"]]
+        document["parameters"] = [ParameterChange(**change) for change in document["parameters"]]
+        document["allowed"] = tuple(document["allowed"])
+        return cls(**document)
+
+
+# --- building the rows -------------------------------------------------------------------
+
+
+def build_rows(
+    tree: ChangeSetNode,
+    new_template: TemplateOf,
+    old_template: TemplateOf,
+    deployed: Mapping[Path, DeployedStack],
+    changed_root_parameters: frozenset[str],
+) -> list[Row]:
+    reconciler = Reconciler(new_template, old_template, changed_root_parameters)
+    return list(_rows(tree, new_template, old_template, deployed, reconciler))
+
+
+def _rows(
+    node: ChangeSetNode, new_template: TemplateOf, old_template: TemplateOf,
+    deployed: Mapping[Path, DeployedStack], reconciler: "Reconciler",
+) -> Iterator[Row]:
+    changes = {change["LogicalResourceId"]: change for change in node.changes}
+    for logical_id, change in changes.items():
+        if change["ResourceType"] == NESTED_STACK_TYPE:
+            if logical_id in node.children:
+                yield from _rows(node.children[logical_id], new_template, old_template, deployed,
+                                 reconciler)
+                continue
+            if change["Action"] == "Remove" and (*node.path, logical_id) in deployed:
+                yield from _removed_stack_rows((*node.path, logical_id), old_template, deployed)
+                continue
+        reconciled = UNCHANGED_SOURCE if reconciler.spurious(node.path, logical_id, changes) else ""
+        yield _row(node.path, change, new_template, old_template, reconciled)
+
+
+def _row(
+    path: Path, change: dict[str, Any], new_template: TemplateOf, old_template: TemplateOf,
+    reconciled: str,
+) -> Row:
+    logical_id = change["LogicalResourceId"]
+    action = change["Action"]
+    details = change.get("Details", [])
+    replacement = change.get("Replacement", "") if action == "Modify" else ""
+    new = _resource(new_template(path), logical_id)
+    old = _resource(old_template(path), logical_id)
+    fate = fate_of(
+        change["ResourceType"], action, "False" if reconciled else replacement,
+        deletion_policy=old.get("DeletionPolicy"), update_replace_policy=new.get("UpdateReplacePolicy"),
+    )
+    return Row(
+        action=action,
+        address=address(path, logical_id),
+        resource_type=change["ResourceType"],
+        replacement=replacement,
+        properties=tuple(sorted({_target_name(detail) for detail in details if "Target" in detail})),
+        causes=tuple(sorted({_cause(detail) for detail in details})),
+        physical_id=change.get("PhysicalResourceId", ""),
+        reconciled=reconciled,
+        fate=fate.summary if fate else "",
+        lost=bool(fate and fate.lost),
+    )
+
+
+def _removed_stack_rows(
+    path: Path, old_template: TemplateOf, deployed: Mapping[Path, DeployedStack]
+) -> Iterator[Row]:
+    """A removed nested stack has no nested change set; its resources go with it."""
+    template = old_template(path) or {}
+    for logical_id, summary in sorted(deployed[path].resources.items()):
+        if summary["ResourceType"] == NESTED_STACK_TYPE and (*path, logical_id) in deployed:
+            yield from _removed_stack_rows((*path, logical_id), old_template, deployed)
+            continue
+        policy = _resource(template, logical_id).get("DeletionPolicy")
+        fate = fate_of(summary["ResourceType"], "Remove", deletion_policy=policy)
+        yield Row(
+            action="Remove", address=address(path, logical_id), resource_type=summary["ResourceType"],
+            causes=("nested stack removed",), physical_id=summary.get("PhysicalResourceId", ""),
+            fate=fate.summary if fate else "", lost=bool(fate and fate.lost),
+        )
+
+
+def _resource(template: dict[str, Any] | None, logical_id: str) -> dict[str, Any]:
+    return (template or {}).get("Resources", {}).get(logical_id, {})
+
+
+def _target_name(detail: dict[str, Any]) -> str:
+    target = detail["Target"]
+    return target.get("Name") or target.get("Attribute", "")
+
+
+def _cause(detail: dict[str, Any]) -> str:
+    source = detail.get("ChangeSource", "")
+    entity = detail.get("CausingEntity", "")
+    if source == "DirectModification":
+        return "template"
+    if source == "ParameterReference":
+        return f"parameter {entity}"
+    if source in ("ResourceReference", "ResourceAttribute"):
+        return entity or source
+    if source == "Automatic":
+        return "nested stack"
+    return source or detail.get("Evaluation", "")
+
+
+class Reconciler:
+    """Decides whether a change CloudFormation reports can be real, following its causes
+    back through the stack's own resources, its parameters, and up to the sibling
+    stacks whose outputs feed them."""
+
+    def __init__(self, new_template: TemplateOf, old_template: TemplateOf,
+                 changed_root_parameters: frozenset[str]):
+        self.new = new_template
+        self.old = old_template
+        self.changed_root_parameters = changed_root_parameters
+        self.input_unchanged = lru_cache(maxsize=None)(self._input_unchanged)
+        self.stack_unchanged = lru_cache(maxsize=None)(self._stack_unchanged)
+
+    def spurious(self, path: Path, logical_id: str, changes: Mapping[str, dict[str, Any]],
+                 visiting: frozenset[str] = frozenset()) -> bool:
+        """True when a Modify of `logical_id` (in the change set of the stack at `path`,
+        whose changes are `changes`) cannot change anything: each of its details is a
+        value whose source is unchanged, feeding a property the template did not change."""
+        change = changes.get(logical_id)
+        if change is None:
+            return True  # not changing at all
+        if change["Action"] != "Modify" or logical_id in visiting or not change.get("Details"):
+            return False
+        visiting = visiting | {logical_id}
+        for detail in change["Details"]:
+            if not self._property_unchanged(path, logical_id, detail.get("Target", {})):
+                return False
+            source, entity = detail.get("ChangeSource"), detail.get("CausingEntity", "")
+            if source == "ParameterReference":
+                if not self.input_unchanged(path, entity):
+                    return False
+            elif source == "ResourceReference":
+                # A Ref is the physical id, which changes only when that resource is replaced.
+                cause = changes.get(entity)
+                if cause is not None and cause.get("Replacement", "False") != "False" and \
+                        not self.spurious(path, entity, changes, visiting):
+                    return False
+            elif source == "ResourceAttribute":
+                if not self.spurious(path, entity.split(".", 1)[0], changes, visiting):
+                    return False
+            else:
+                return False
+        return True
+
+    def _property_unchanged(self, path: Path, logical_id: str, target: dict[str, Any]) -> bool:
+        old, new = _resource(self.old(path), logical_id), _resource(self.new(path), logical_id)
+        if not old or not new:
+            return False
+        if target.get("Attribute") == "Properties" and target.get("Name"):
+            name = target["Name"]
+            return old.get("Properties", {}).get(name) == new.get("Properties", {}).get(name)
+        return old == new
+
+    def _input_unchanged(self, path: Path, parameter: str) -> bool:
+        """The value of `parameter` in the stack at `path` is the deployed one."""
+        if not path:
+            return parameter not in self.changed_root_parameters
+        parent, logical_id = path[:-1], path[-1]
+        old = _resource(self.old(parent), logical_id).get("Properties", {}).get("Parameters", {})
+        new = _resource(self.new(parent), logical_id).get("Properties", {}).get("Parameters", {})
+        if parameter not in new or old.get(parameter) != new[parameter]:
+            return False
+        return self._expression_unchanged(parent, new[parameter])
+
+    def _expression_unchanged(self, path: Path, expression: Any) -> bool:
+        if isinstance(expression, list):
+            return all(self._expression_unchanged(path, item) for item in expression)
+        if not isinstance(expression, dict):
+            return True
+        if "Ref" in expression:
+            name = expression["Ref"]
+            if name.startswith("AWS::"):
+                return True
+            return name in (self.new(path) or {}).get("Parameters", {}) and self.input_unchanged(path, name)
+        if "Fn::If" in expression or "Condition" in expression:
+            name = expression.get("Condition") or expression["Fn::If"][0]
+            condition = (self.new(path) or {}).get("Conditions", {}).get(name)
+            branches = expression.get("Fn::If", [None])[1:]
+            return condition is not None and self._expression_unchanged(path, [condition, *branches])
+        if "Fn::GetAtt" in expression:
+            logical_id, attribute = expression["Fn::GetAtt"]
+            resource = _resource(self.new(path), logical_id)
+            return (resource.get("Type") == NESTED_STACK_TYPE and attribute.startswith("Outputs.")
+                    and self.stack_unchanged((*path, logical_id)))
+        return all(self._expression_unchanged(path, value) for value in expression.values())
+
+    def _stack_unchanged(self, path: Path) -> bool:
+        """The nested stack at `path` keeps its template and inputs, so its outputs stand."""
+        parent, logical_id = path[:-1], path[-1]
+        old, new = _resource(self.old(parent), logical_id), _resource(self.new(parent), logical_id)
+        if not old or old.get("Properties") != new.get("Properties"):
+            return False
+        parameters = new.get("Properties", {}).get("Parameters", {})
+        return all(self._expression_unchanged(parent, value) for value in parameters.values())
+
+
+# --- the gate ---------------------------------------------------------------------------------
+
+
+def gate(review: Review) -> None:
+    """Stop (exit 3) when the change set would lose a stateful resource nobody allowed."""
+    losing = {row.address for row in review.lost}
+    unknown = sorted(set(review.allowed) - losing)
+    if unknown:
+        would = ", ".join(sorted(losing)) or "none"
+        raise UserError(f"--allow-replace {', '.join(unknown)}: not a stateful resource this change "
+                        f"set replaces or deletes; it would: {would}")
+    if review.blocked:
+        lines = "\n".join(f"  {row.address} ({row.resource_type}): {row.fate}" for row in review.blocked)
+        flags = " ".join(f"--allow-replace {row.address}" for row in review.blocked)
+        raise GateRefused(
+            f"the change set would lose stateful resources:\n{lines}\n"
+            f"Nothing was executed. If losing them is intended, run again with {flags}"
+        )
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+COLUMNS = ("action", "resource", "type", "replace", "changed", "cause")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    cause = "unchanged sibling output" if row.reconciled else ", ".join(row.causes)
+    return (row.action, row.address, row.resource_type, row.replaces, ", ".join(row.properties), cause)
+
+
+def table(review: Review) -> str:
+    rows = [COLUMNS, *(_cells(row) for row in review.rows)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join([_heading(review), "", *lines, "", *_footer(review)]).rstrip() + "\n"
+
+
+def markdown(review: Review) -> str:
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"### {_heading(review)}", "", "| " + " | ".join(COLUMNS) + " |",
+             "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(escape(cell) or " " for cell in _cells(row)) + " |" for row in review.rows]
+    return "\n".join([*lines, "", *_footer(review)]).rstrip() + "\n"
+
+
+def _heading(review: Review) -> str:
+    what = "create" if review.change_set_type == "CREATE" else "update"
+    return (f"Change set {review.change_set_arn.rsplit('/', 2)[-2]} to {what} stack "
+            f"{review.stack_name} (account {review.account}, {review.region})")
+
+
+def _footer(review: Review) -> list[str]:
+    counts = review.counts()
+    summary = ", ".join(f"{counts[action]} {verb}" for action, verb in (
+        ("Add", "to add"), ("Modify", "to modify"), ("Remove", "to remove"), ("Import", "to import"),
+        ("Dynamic", "dynamic")) if action in counts)
+    lines = [f"{len(review.rows)} changes: {summary or 'none'}"]
+    for change in review.parameters:
+        lines.append(f"parameter {change.name}: {_shown(change.old)} -> {_shown(change.new)} "
+                     f"({change.source})")
+    if any(row.reconciled for row in review.rows):
+        lines.append(f"* CloudFormation reports these as possible replacements because the value "
+                     f"comes from another nested stack's output; that stack and its inputs are "
+                     f"unchanged, so the value is too ({ISSUE_759}).")
+    for heading, rows in (("Left behind in the account (kept by their DeletionPolicy):", review.left_behind),
+                          ("Allowed by --allow-replace:", [r for r in review.lost if r.address in review.allowed]),
+                          ("Would lose stateful resources (the deploy stops):", review.blocked)):
+        if rows:
+            lines += ["", heading, *(f"  {row.address} ({row.resource_type}): {row.fate}" for row in rows)]
+    return lines
+
+
+def _shown(value: str | None) -> str:
+    if value is None:
+        return "(none)"
+    flat = " ".join(value.split())
+    return flat if len(flat) <= 48 else flat[:45] + "..."

@@ -1,0 +1,254 @@
+"""The review of nested change sets, on recorded DescribeChangeSet shapes: a database
+replacement stops the deploy; CloudFormation's false replacements through sibling
+outputs (cloudformation-coverage-roadmap#759) are reconciled, and only when the
+sibling really is unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.stub import Stubber
+
+from tap.deploy import changesets, review
+from tap.deploy.review import Review
+from tap.errors import GateRefused, UserError
+from tests.deploy.conftest import changed
+from tests.deploy.recorded import (
+    change_set,
+    change_set_arn,
+    detail,
+    resource_change,
+    stack_arn,
+)
+
+ROOT = "tap-distribution-dev"
+ROOT_CS = change_set_arn("tap-20261202-060000", "00000000-0000-4000-8000-000000000001")
+DATABASE_CS = change_set_arn("tap-20261202-060000-DatabaseStack", "00000000-0000-4000-8000-000000000002")
+EDGE_CS = change_set_arn("tap-20261202-060000-EdgeStack", "00000000-0000-4000-8000-000000000003")
+API_CS = change_set_arn("tap-20261202-060000-ApiStack", "00000000-0000-4000-8000-000000000004")
+NEW_KEY_SCHEMA = [{"AttributeName": "licenseKeyHash", "KeyType": "HASH"}]
+
+
+def nested_id(logical_id: str) -> str:
+    return stack_arn(f"{ROOT}-{logical_id}-1ABCDEFGHIJK")
+
+
+MONITORING_CS = change_set_arn("tap-20261202-060000-MonitoringStack", "00000000-0000-4000-8000-000000000005")
+
+
+def nested(logical_id: str, arn: str, changes: list) -> tuple[dict, dict]:
+    """The root's change for a nested stack, and the nested change set it names."""
+    if logical_id in ("DatabaseStack", "MonitoringStack"):
+        cause = detail("TemplateURL", "Never", "Static", "DirectModification")
+    else:
+        source = {"EdgeStack": "DatabaseStack.Outputs.LicensesTableArn",
+                  "ApiStack": "FunctionsStack.Outputs.LicenseApiFunctionArn"}[logical_id]
+        cause = detail("Parameters", "Never", "Dynamic", "ResourceAttribute", source)
+    in_root = resource_change("Modify", logical_id, "AWS::CloudFormation::Stack",
+                              physical_id=nested_id(logical_id), nested=arn, details=[cause])
+    name = f"tap-20261202-060000-{logical_id}"
+    return in_root, change_set(name, arn, f"{ROOT}-{logical_id}-1ABCDEFGHIJK", nested_id(logical_id),
+                               changes, parent=ROOT_CS)
+
+
+TABLE_REPLACED = ("DatabaseStack", DATABASE_CS, [
+    resource_change("Modify", "LicensesTable", "AWS::DynamoDB::Table",
+                    physical_id="tap-distribution-dev-licenses", replacement="True",
+                    details=[detail("KeySchema", "Always", "Static", "DirectModification")]),
+])
+EDGE_ROLE = ("EdgeStack", EDGE_CS, [
+    resource_change("Modify", "LicenseCheckRole", "AWS::IAM::Role",
+                    physical_id="tap-distribution-dev-EdgeStack-LicenseCheckRole-1ABC",
+                    replacement="Conditional",
+                    details=[detail("Policies", "Conditionally", "Dynamic", "ParameterReference",
+                                    "LicensesTableArn")]),
+])
+API_PERMISSION = ("ApiStack", API_CS, [
+    resource_change("Modify", "ApiLicensesPostPermission", "AWS::Lambda::Permission",
+                    physical_id="tap-distribution-dev-ApiStack-ApiLicensesPostPermission-1ABC",
+                    replacement="True",
+                    details=[detail("FunctionName", "Always", "Dynamic", "ParameterReference",
+                                    "LicenseApiFunctionArn")]),
+    resource_change("Modify", "ApiLicensesPostMethod", "AWS::ApiGateway::Method",
+                    physical_id="tap-dis-ApiLi-1ABC", replacement="False",
+                    details=[detail("Integration", "Never", "Dynamic", "ParameterReference",
+                                    "LicenseApiFunctionArn")]),
+])
+ALARM_THRESHOLD = ("MonitoringStack", MONITORING_CS, [
+    resource_change("Modify", "Api5xxAlarm", "AWS::CloudWatch::Alarm",
+                    physical_id="tap-distribution-dev-MonitoringStack-Api5xxAlarm-1ABC",
+                    replacement="False", details=[detail("Threshold", "Never", "Static", "DirectModification")]),
+])
+
+
+def recorded_tree(cloudformation, *stacks) -> changesets.ChangeSetNode:
+    """The change-set tree CloudFormation reports when the nested stacks `stacks` change:
+    the ones that really changed, and the siblings it lists because their parameters
+    are other stacks' outputs."""
+    pieces = [nested(*stack) for stack in stacks]
+    root = change_set("tap-20261202-060000", ROOT_CS, ROOT, stack_arn(ROOT), [p[0] for p in pieces])
+    with Stubber(cloudformation) as stubber:
+        stubber.add_response("describe_change_set", root, {"ChangeSetName": ROOT_CS})
+        for (_, arn, _), (_, response) in zip(stacks, pieces):
+            stubber.add_response("describe_change_set", response, {"ChangeSetName": arn})
+        tree = changesets.read_tree(cloudformation, ROOT_CS)
+        stubber.assert_no_pending_responses()
+    return tree
+
+
+@pytest.fixture
+def key_schema_review(cloudformation, distribution_dev):
+    """A key-schema change of the licences table: CloudFormation replaces it, and lists
+    the edge and api stacks, fed by the database stack's outputs (the api stack through
+    the functions stack), with dynamic, possibly-replacing changes."""
+    old = distribution_dev
+    new = changed(old, ("DatabaseStack",), "LicensesTable", "KeySchema", NEW_KEY_SCHEMA)
+    tree = recorded_tree(cloudformation, TABLE_REPLACED, EDGE_ROLE, API_PERMISSION)
+    rows = review.build_rows(tree, new.get, old.get, {}, frozenset())
+    return Review(ROOT, ROOT_CS, "UPDATE", "123456789012", "us-east-1", rows)
+
+
+def by_address(rows):
+    return {row.address: row for row in rows}
+
+
+def test_nested_change_sets_are_read_recursively_with_their_paths(cloudformation):
+    tree = recorded_tree(cloudformation, TABLE_REPLACED, EDGE_ROLE, API_PERMISSION)
+    assert [node.path for node in tree.walk()] == [(), ("DatabaseStack",), ("EdgeStack",), ("ApiStack",)]
+
+
+def test_a_replaced_table_is_lost_and_stops_the_deploy(key_schema_review):
+    table = by_address(key_schema_review.rows)["DatabaseStack/LicensesTable"]
+    assert (table.replaces, table.lost, table.properties) == ("True", True, ("KeySchema",))
+    assert "the old one stays in the account" in table.fate  # UpdateReplacePolicy Retain
+    with pytest.raises(GateRefused) as refused:
+        review.gate(key_schema_review)
+    assert "DatabaseStack/LicensesTable (AWS::DynamoDB::Table)" in str(refused.value)
+    assert "--allow-replace DatabaseStack/LicensesTable" in str(refused.value)
+    assert refused.value.exit_code == 3
+
+
+def test_allow_replace_lets_the_named_resource_go(key_schema_review):
+    key_schema_review.allowed = ("DatabaseStack/LicensesTable",)
+    review.gate(key_schema_review)
+    assert "Allowed by --allow-replace:" in review.table(key_schema_review)
+
+
+def test_allow_replace_of_something_not_lost_is_a_mistake(key_schema_review):
+    key_schema_review.allowed = ("DatabaseStack/LicensesTable", "DatabaseStack/AnalyticsTable")
+    with pytest.raises(UserError, match="DatabaseStack/AnalyticsTable: not a stateful resource"):
+        review.gate(key_schema_review)
+
+
+@pytest.fixture
+def alarm_review(cloudformation, distribution_dev):
+    """Only an alarm threshold changes; CloudFormation still lists the api stack."""
+    old = distribution_dev
+    new = changed(old, ("MonitoringStack",), "Api5xxAlarm", "Threshold", 5)
+    tree = recorded_tree(cloudformation, ALARM_THRESHOLD, API_PERMISSION)
+    rows = review.build_rows(tree, new.get, old.get, {}, frozenset())
+    return Review(ROOT, ROOT_CS, "UPDATE", "123456789012", "us-east-1", rows)
+
+
+def test_changes_fed_by_an_unchanged_sibling_are_reconciled(alarm_review):
+    rows = by_address(alarm_review.rows)
+    permission = rows["ApiStack/ApiLicensesPostPermission"]
+    method = rows["ApiStack/ApiLicensesPostMethod"]
+    assert permission.reconciled == review.UNCHANGED_SOURCE and permission.replaces == "no*"
+    assert method.reconciled == review.UNCHANGED_SOURCE and method.replaces == "False"
+    assert rows["MonitoringStack/Api5xxAlarm"].reconciled == ""
+
+
+def test_changes_fed_by_a_changed_sibling_stay_as_reported(key_schema_review):
+    """The functions stack takes the database stack's outputs, so the api stack's inputs
+    may change with the table; the edge stack takes them directly."""
+    rows = by_address(key_schema_review.rows)
+    assert (rows["EdgeStack/LicenseCheckRole"].reconciled, rows["EdgeStack/LicenseCheckRole"].replaces) == (
+        "", "Conditional")
+    assert rows["ApiStack/ApiLicensesPostPermission"].replaces == "True"
+
+
+def test_the_table_shows_every_row_and_explains_the_reconciled_ones(key_schema_review, alarm_review):
+    text = review.table(key_schema_review)
+    assert text.splitlines()[2].split() == ["action", "resource", "type", "replace", "changed", "cause"]
+    assert "Modify  DatabaseStack/LicensesTable" in text
+    assert "Would lose stateful resources (the deploy stops):" in text
+    assert "no*" not in text
+    text = review.table(alarm_review)
+    assert "no*" in text and "cloudformation-coverage-roadmap/issues/759" in text
+    assert "unchanged sibling output" in text
+
+
+def test_the_review_round_trips_through_json_and_renders_markdown(key_schema_review):
+    again = Review.from_json(key_schema_review.to_json())
+    assert again == key_schema_review
+    markdown = review.markdown(key_schema_review)
+    assert markdown.startswith("### Change set tap-20261202-060000 to update stack tap-distribution-dev")
+    assert "| Modify | DatabaseStack/LicensesTable | AWS::DynamoDB::Table | True | KeySchema | template |" in markdown
+
+
+# --- a stateful resource behind a chain of references (microservices database) -----------------
+
+DB_ROOT = "tap-microservices-dev"
+DB_ROOT_CS = change_set_arn("tap-20261202-070000", "00000000-0000-4000-8000-000000000011")
+DB_CS = change_set_arn("tap-20261202-070000-DatabaseStack", "00000000-0000-4000-8000-000000000012")
+
+
+def database_tree(cloudformation) -> changesets.ChangeSetNode:
+    """How CloudFormation reports the database stack when its parameters come from the
+    network and security stacks' outputs: the subnet group's subnets are dynamic, and the
+    instance may be replaced through the subnet group's name and its security groups."""
+    root = change_set("tap-20261202-070000", DB_ROOT_CS, DB_ROOT, stack_arn(DB_ROOT), [
+        resource_change("Modify", "DatabaseStack", "AWS::CloudFormation::Stack",
+                        physical_id=stack_arn(f"{DB_ROOT}-DatabaseStack-1ABC"), nested=DB_CS,
+                        details=[detail("Parameters", "Never", "Dynamic", "ResourceAttribute",
+                                        "NetworkStack.Outputs.PrivateSubnetIds")]),
+    ])
+    database = change_set("tap-20261202-070000-DatabaseStack", DB_CS, f"{DB_ROOT}-DatabaseStack-1ABC",
+                          stack_arn(f"{DB_ROOT}-DatabaseStack-1ABC"), [
+        resource_change("Modify", "DatabaseSubnetGroup", "AWS::RDS::DBSubnetGroup",
+                        physical_id="tap-microservices-dev-databasesubnetgroup-1abc", replacement="False",
+                        details=[detail("SubnetIds", "Never", "Dynamic", "ParameterReference",
+                                        "PrivateSubnetIds")]),
+        resource_change("Modify", "Database", "AWS::RDS::DBInstance",
+                        physical_id="tap-microservices-dev-database-1abc", replacement="Conditional",
+                        details=[
+                            detail("DBSubnetGroupName", "Always", "Dynamic", "ResourceReference",
+                                   "DatabaseSubnetGroup"),
+                            detail("VPCSecurityGroups", "Never", "Dynamic", "ParameterReference",
+                                   "DatabaseSecurityGroupId"),
+                        ]),
+    ], parent=DB_ROOT_CS)
+    with Stubber(cloudformation) as stubber:
+        stubber.add_response("describe_change_set", root, {"ChangeSetName": DB_ROOT_CS})
+        stubber.add_response("describe_change_set", database, {"ChangeSetName": DB_CS})
+        return changesets.read_tree(cloudformation, DB_ROOT_CS)
+
+
+def test_a_database_behind_unchanged_siblings_is_not_blocked(cloudformation, microservices_dev):
+    old = microservices_dev
+    new = changed(old, ("CacheStack",), "Cache", "SnapshotRetentionLimit", 9)  # an unrelated change
+    rows = review.build_rows(database_tree(cloudformation), new.get, old.get, {}, frozenset())
+    database = by_address(rows)["DatabaseStack/Database"]
+    assert (database.reconciled, database.replaces, database.lost) == (review.UNCHANGED_SOURCE, "no*", False)
+    review.gate(Review(DB_ROOT, DB_ROOT_CS, "UPDATE", "123456789012", "us-east-1", rows))
+
+
+def test_a_database_behind_a_changed_network_may_be_replaced_and_is_blocked(cloudformation, microservices_dev):
+    old = microservices_dev
+    new = changed(old, ("NetworkStack",), "Vpc", "EnableDnsHostnames", False)
+    rows = review.build_rows(database_tree(cloudformation), new.get, old.get, {}, frozenset())
+    database = by_address(rows)["DatabaseStack/Database"]
+    assert (database.reconciled, database.replaces, database.lost) == ("", "Conditional", True)
+    assert database.fate.startswith("may be replaced")
+    with pytest.raises(GateRefused):
+        review.gate(Review(DB_ROOT, DB_ROOT_CS, "UPDATE", "123456789012", "us-east-1", rows))
+
+
+def test_a_changed_root_parameter_is_a_changed_source(cloudformation, distribution_dev):
+    """A parameter the root passes down from its own parameters changes with them."""
+    old = distribution_dev
+    new = changed(old, ("MonitoringStack",), "Api5xxAlarm", "Threshold", 5)
+    tree = recorded_tree(cloudformation, ALARM_THRESHOLD, API_PERMISSION)
+    rows = review.build_rows(tree, new.get, old.get, {}, frozenset({"ArtifactBucket"}))
+    # FunctionsStack receives ArtifactBucket; with it changed, its outputs may change.
+    assert by_address(rows)["ApiStack/ApiLicensesPostPermission"].reconciled == ""
