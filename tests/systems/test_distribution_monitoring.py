@@ -97,3 +97,15 @@ def test_one_dashboard_covering_api_functions_cdn_and_tables(monitoring):
         "LicenseCheckFunctionName", "LicenseApiFunctionName", "UsageTrackingFunctionName",
         "ApiName", "DistributionId", "LicensesTableName", "AnalyticsTableName",
     }
+
+
+def test_the_deploy_rolls_back_on_api_cdn_and_function_errors(monitoring, built):
+    joined = monitoring["Outputs"]["RollbackAlarmArns"]["Value"]["Fn::Join"]
+    assert joined[0] == ","
+    assert [arn["Fn::GetAtt"] for arn in joined[1]] == [
+        ["Api5xxAlarm", "Arn"], ["Cdn5xxRateAlarm", "Arn"], ["LicenseCheckErrorsAlarm", "Arn"],
+        ["LicenseApiErrorsAlarm", "Arn"], ["UsageTrackingErrorsAlarm", "Arn"],
+    ]
+    root = built.template("distribution/dev", "root")
+    assert root["Outputs"]["RollbackAlarmArns"]["Value"] == {
+        "Fn::GetAtt": ["MonitoringStack", "Outputs.RollbackAlarmArns"]}

@@ -69,3 +69,12 @@ def test_one_dashboard_built_from_a_deterministic_substituted_body(monitoring):
     assert len(widgets) == 6
     assert body == json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
     assert "${AWS::Region}" in body
+
+
+def test_the_deploy_rolls_back_on_load_balancer_and_service_5xx(monitoring, built):
+    joined = monitoring["Outputs"]["RollbackAlarmArns"]["Value"]["Fn::Join"]
+    assert joined == [",", [{"Fn::GetAtt": ["LoadBalancer5xxAlarm", "Arn"]},
+                            {"Fn::GetAtt": ["Target5xxAlarm", "Arn"]}]]
+    root = built.template("microservices/prod", "root")
+    assert root["Outputs"]["RollbackAlarmArns"]["Value"] == {
+        "Fn::GetAtt": ["MonitoringStack", "Outputs.RollbackAlarmArns"]}

@@ -26,8 +26,9 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, Sub, cloudwatch, kms, sns
+from troposphere import GetAtt, Join, Ref, Sub, cloudwatch, kms, sns
 
+from tap import names
 from tap.blocks.lifecycle import retain
 from tap.stacktree import Stack
 
@@ -204,3 +205,15 @@ def dashboard(
     body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
     return stack.add(cloudwatch.Dashboard(logical_id, DashboardBody=Sub(body, **variables)))
 
+
+def rollback_alarms_output(stack: Stack, alarms: list[cloudwatch.Alarm]) -> None:
+    """Name the alarms whose firing during a deploy means the deploy broke the platform:
+    the deploy tool makes them the stack's rollback triggers (at most five, CloudFormation's
+    limit), so CloudFormation rolls the update back on its own."""
+    if not 0 < len(alarms) <= names.MAX_ROLLBACK_TRIGGERS:
+        raise ValueError(f"between 1 and {names.MAX_ROLLBACK_TRIGGERS} rollback alarms, not {len(alarms)}")
+    stack.output(
+        names.ROLLBACK_ALARMS_OUTPUT,
+        Join(",", [GetAtt(alarm, "Arn") for alarm in alarms]),
+        "Alarms that roll a deploy back when they fire (comma-separated ARNs).",
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from troposphere import Ref
 
+from tap import names
 from tap.config.distribution import DistributionSettings
 from tap.package import FunctionPackager
 from tap.stacktree import NestedStack, Stack
@@ -96,6 +97,7 @@ def add_outputs(
         (functions, "SigningKeySecretArn", "Secret to store the signing private key in."),
         (monitoring, "AlarmTopicArn", "SNS topic every alarm notifies."),
         (monitoring, "DashboardName", "CloudWatch dashboard."),
+        (monitoring, names.ROLLBACK_ALARMS_OUTPUT, "Alarms that roll a deploy back when they fire."),
     ]
     for source, name, description in surfaced:
         root.output(name, source.output(name), description)

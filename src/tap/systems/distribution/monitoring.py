@@ -12,12 +12,15 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
+from troposphere import cloudwatch
+
 from tap.blocks.monitoring import (
     AlarmTopic,
     alarm,
     alarm_topic,
     dashboard,
     metric_widget,
+    rollback_alarms_output,
 )
 from tap.config.distribution import DistributionSettings
 from tap.stacktree import Stack
@@ -38,11 +41,13 @@ def monitoring_stack(settings: DistributionSettings) -> Stack:
     stack = Stack("monitoring", "tap distribution: alarms and dashboard")
     names = {name: Ref(stack.parameter(name, Description=text)) for name, text in PARAMETERS.items()}
     topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
-    add_function_alarms(stack, settings, topic, names)
-    add_api_alarms(stack, settings, topic, names)
-    add_cdn_alarms(stack, settings, topic, names)
+    function_errors = add_function_alarms(stack, settings, topic, names)
+    api_errors = add_api_alarms(stack, settings, topic, names)
+    cdn_errors = add_cdn_alarms(stack, settings, topic, names)
     add_table_alarms(stack, topic, names)
     board = add_dashboard(stack, settings, names)
+    # A deploy that makes the API, a function or the edge check fail is rolled back.
+    rollback_alarms_output(stack, [api_errors, cdn_errors, *function_errors])
     stack.output("AlarmTopicArn", topic.arn, "SNS topic every alarm notifies.")
     stack.output("DashboardName", Ref(board), "CloudWatch dashboard of the platform.")
     return stack
@@ -50,7 +55,8 @@ def monitoring_stack(settings: DistributionSettings) -> Stack:
 
 def add_function_alarms(
     stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
-) -> None:
+) -> list[cloudwatch.Alarm]:
+    """Errors, throttles and duration of each function; returns the error alarms."""
     share = settings.monitoring.function_duration_p99_percent / 100
     regional_timeout_ms = settings.functions.timeout_seconds * 1000
     functions = [
@@ -60,10 +66,13 @@ def add_function_alarms(
         ("LicenseApi", names["LicenseApiFunctionName"], regional_timeout_ms),
         ("UsageTracking", names["UsageTrackingFunctionName"], regional_timeout_ms),
     ]
+    errors = []
     for label, function_name, timeout_ms in functions:
         dimensions = {"FunctionName": function_name}
-        alarm(stack, f"{label}ErrorsAlarm", notify=topic.arn, description=f"{label}: invocations failed",
-              namespace="AWS/Lambda", metric="Errors", dimensions=dimensions, threshold=1)
+        errors.append(alarm(
+            stack, f"{label}ErrorsAlarm", notify=topic.arn, description=f"{label}: invocations failed",
+            namespace="AWS/Lambda", metric="Errors", dimensions=dimensions, threshold=1,
+        ))
         alarm(stack, f"{label}ThrottlesAlarm", notify=topic.arn, description=f"{label}: invocations throttled",
               namespace="AWS/Lambda", metric="Throttles", dimensions=dimensions, threshold=1)
         alarm(stack, f"{label}DurationAlarm", notify=topic.arn,
@@ -71,14 +80,16 @@ def add_function_alarms(
               namespace="AWS/Lambda", metric="Duration", dimensions=dimensions,
               statistic="p99", threshold=timeout_ms * share, comparison="GreaterThanThreshold",
               evaluation_periods=3)
+    return errors
 
 
 def add_api_alarms(
     stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
-) -> None:
+) -> cloudwatch.Alarm:
+    """Server errors, client-error share and latency; returns the server-error alarm."""
     dimensions = {"ApiName": names["ApiName"], "Stage": settings.api.stage_name}
-    alarm(stack, "Api5xxAlarm", notify=topic.arn, description="API: server errors",
-          namespace="AWS/ApiGateway", metric="5XXError", dimensions=dimensions, threshold=1)
+    server_errors = alarm(stack, "Api5xxAlarm", notify=topic.arn, description="API: server errors",
+                          namespace="AWS/ApiGateway", metric="5XXError", dimensions=dimensions, threshold=1)
     # 4XXError's Average is the share of requests answered 4xx.
     alarm(stack, "Api4xxAlarm", notify=topic.arn, description="API: more than 20% client errors",
           namespace="AWS/ApiGateway", metric="4XXError", dimensions=dimensions,
@@ -89,13 +100,14 @@ def add_api_alarms(
           namespace="AWS/ApiGateway", metric="Latency", dimensions=dimensions, statistic="p99",
           threshold=settings.monitoring.api_latency_p99_ms, comparison="GreaterThanThreshold",
           evaluation_periods=3)
+    return server_errors
 
 
 def add_cdn_alarms(
     stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
-) -> None:
+) -> cloudwatch.Alarm:
     rate = settings.monitoring.cloudfront_5xx_rate_percent
-    alarm(stack, "Cdn5xxRateAlarm", notify=topic.arn, description=f"CloudFront: over {rate}% of responses 5xx",
+    return alarm(stack, "Cdn5xxRateAlarm", notify=topic.arn, description=f"CloudFront: over {rate}% of responses 5xx",
           namespace="AWS/CloudFront", metric="5xxErrorRate",
           dimensions={"DistributionId": names["DistributionId"], "Region": "Global"},
           statistic="Average", threshold=rate, comparison="GreaterThanThreshold",

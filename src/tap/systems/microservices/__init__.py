@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from troposphere import Ref
 
+from tap import names
 from tap.config.microservices import MicroservicesSettings
 from tap.package import FunctionPackager
 from tap.stacktree import NestedStack, Stack
@@ -141,5 +142,7 @@ def add_outputs(
                 "Upload static assets here under static/ (served at /static/*).")
     root.output("AlarmTopicArn", monitoring.output("AlarmTopicArn"), "Topic every alarm notifies.")
     root.output("DashboardName", monitoring.output("DashboardName"), "CloudWatch dashboard.")
+    root.output(names.ROLLBACK_ALARMS_OUTPUT, monitoring.output(names.ROLLBACK_ALARMS_OUTPUT),
+                "Alarms that roll a deploy back when they fire.")
     root.output("GitHubConnectionArn", pipeline.connection_arn,
                 "GitHub connection of the pipelines: complete it once in the console.")

@@ -15,7 +15,7 @@ from typing import Any
 
 from troposphere import Join, Ref, Sub, cloudwatch
 
-from tap.blocks.monitoring import PER_MINUTE, AlarmTopic, alarm, alarm_topic
+from tap.blocks.monitoring import PER_MINUTE, AlarmTopic, alarm, alarm_topic, rollback_alarms_output
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 
@@ -34,7 +34,8 @@ def monitoring_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("monitoring", "tap microservices: alarm topic, platform alarms, dashboard")
     inputs = add_parameters(stack)
     topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
-    add_load_balancer_alarms(stack, inputs, topic)
+    # A deploy after which the load balancer or the services answer 5xx is rolled back.
+    rollback_alarms_output(stack, add_load_balancer_alarms(stack, inputs, topic))
     add_database_alarms(stack, settings, inputs, topic)
     add_cache_alarms(stack, settings, inputs, topic)
     dashboard = add_dashboard(stack, settings, inputs)
@@ -56,11 +57,8 @@ def add_parameters(stack: Stack) -> Inputs:
     )
 
 
-def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) -> None:
-    for logical_id, metric, whose in (
-        ("LoadBalancer5xxAlarm", "HTTPCode_ELB_5XX_Count", "the load balancer itself"),
-        ("Target5xxAlarm", "HTTPCode_Target_5XX_Count", "the services"),
-    ):
+def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) -> list[cloudwatch.Alarm]:
+    return [
         alarm(
             stack, logical_id,
             description=f"5xx responses from {whose}: at least 10 a minute",
@@ -69,6 +67,11 @@ def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) ->
             statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=10,
             notify=topic.arn, **PER_MINUTE,
         )
+        for logical_id, metric, whose in (
+            ("LoadBalancer5xxAlarm", "HTTPCode_ELB_5XX_Count", "the load balancer itself"),
+            ("Target5xxAlarm", "HTTPCode_Target_5XX_Count", "the services"),
+        )
+    ]
 
 
 def add_database_alarms(
