@@ -152,9 +152,9 @@ def upload(
         if sent:
             s3.put_object(
                 Bucket=bucket, Key=artifact.s3_key, Body=artifact.path.read_bytes(),
-                ChecksumSHA256=artifact.checksum, ContentType=CONTENT_TYPES.get(artifact.kind,
-                                                                                "application/octet-stream"),
-                ExpectedBucketOwner=bucket_owner,
+                # S3 checks the bytes against this sha256 and keeps it for the next deploy's HEAD.
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.checksum,
+                ContentType=CONTENT_TYPES[artifact.kind], ExpectedBucketOwner=bucket_owner,
             )
         on_each(artifact, sent)
         return sent

@@ -133,10 +133,17 @@ def check_constraints(value: Value, spec: Mapping[str, Any]) -> None:
                         f"allowed: {', '.join(allowed)}")
     pattern = spec.get("AllowedPattern")
     if pattern is not None and re.fullmatch(pattern, value.value) is None:
-        shown = value.value if len(value.value) <= 60 else value.value[:57] + "..."
         wanted = spec.get("ConstraintDescription") or f"a value matching {pattern}"
-        raise UserError(f"parameter {value.name} ({value.source}): {shown!r} is not allowed; "
-                        f"allowed: {wanted}")
+        raise UserError(f"parameter {value.name} ({value.source}): {_shown(value.value)} is not "
+                        f"allowed; allowed: {wanted}")
+
+
+def _shown(text: str) -> str:
+    """A value fit to print: a long or multi-line one (a key file, perhaps a private key
+    passed by mistake) by its first line only."""
+    if len(text) <= 40 and "\n" not in text:
+        return repr(text)
+    return f"{text.splitlines()[0][:40]!r}... ({len(text)} characters)"
 
 
 def _unknown(name: str, origin: str, declared: Mapping[str, Any]) -> str:

@@ -1,0 +1,115 @@
+"""Deploy-time parameters: the per-environment file, --parameter overrides, lookups, and
+one clear refusal for a value that is missing, unknown or not allowed."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tap.deploy import parameters
+from tap.deploy.parameters import Value
+from tap.errors import UserError
+
+PRIVATE = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"
+PEM = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n"
+DECLARED = {
+    "ArtifactBucket": {"Type": "String", "Default": ""},
+    "SigningPublicKey": {
+        "Type": "String",
+        "AllowedPattern": r"^-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$",
+        "ConstraintDescription": "a PEM block: -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----",
+    },
+}
+FILE = "config/distribution/dev.parameters.json"
+
+
+def resolve(file_values=None, overrides=None, lookups=None, deployed=frozenset(), declared=DECLARED):
+    return parameters.resolve(declared, file_values or {}, FILE, overrides or {}, lookups or {}, deployed)
+
+
+def write(path, document) -> None:
+    path.write_text(json.dumps(document))
+
+
+def test_the_file_gives_values_in_cloudformations_shape(tmp_path):
+    path = tmp_path / "dev.parameters.json"
+    write(path, [{"ParameterKey": "SigningPublicKey", "ParameterValue": PEM}])
+    values = resolve(parameters.read_file(path))
+    assert values == [Value("SigningPublicKey", PEM, FILE)]
+    assert values[0].as_cloudformation() == {"ParameterKey": "SigningPublicKey", "ParameterValue": PEM}
+
+
+def test_no_file_means_no_values(tmp_path):
+    assert parameters.read_file(tmp_path / "missing.json") == {}
+
+
+def test_a_parameter_option_overrides_the_file_and_reads_files(tmp_path):
+    key = tmp_path / "public.pem"
+    key.write_text(PEM)
+    overrides = parameters.parse_overrides([f"SigningPublicKey=file://{key}", "ArtifactBucket=my-bucket"])
+    values = resolve({"SigningPublicKey": "ignored"}, overrides)
+    assert values == [Value("ArtifactBucket", "my-bucket", "--parameter"),
+                      Value("SigningPublicKey", PEM, "--parameter")]
+
+
+def test_a_required_parameter_without_a_value_names_the_parameter_and_the_file():
+    with pytest.raises(UserError) as refused:
+        resolve()
+    assert str(refused.value).startswith(
+        f"parameter SigningPublicKey has no value and no default; set it in {FILE}")
+
+
+def test_a_deployed_stack_keeps_its_value_when_none_is_given():
+    (value,) = resolve(deployed=frozenset({"SigningPublicKey"}))
+    assert value.as_cloudformation() == {"ParameterKey": "SigningPublicKey", "UsePreviousValue": True}
+
+
+def test_lookups_fill_what_the_account_knows():
+    declared = {"CloudFrontPrefixListId": {"Type": "String", "AllowedPattern": r"^pl-[0-9a-f]{8,17}$"}}
+    values = resolve(declared=declared, lookups={"CloudFrontPrefixListId": lambda: "pl-3b927c52"})
+    assert values == [Value("CloudFrontPrefixListId", "pl-3b927c52", "looked up in the account")]
+
+
+@mock_aws
+def test_the_cloudfront_prefix_list_is_found_by_name():
+    ec2 = boto3.client("ec2", region_name="eu-west-1")
+    assert parameters.cloudfront_prefix_list_id(ec2).startswith("pl-")
+
+
+@pytest.mark.parametrize("given, message", [
+    # Only the first line of a rejected key is shown: it may be a private key.
+    ({"SigningPublicKey": PRIVATE},
+     f"parameter SigningPublicKey (--parameter): '-----BEGIN PRIVATE KEY-----'... ({len(PRIVATE)} "
+     "characters) is not allowed; allowed: a PEM block"),
+    ({"SigningPublicKye": PEM},
+     "--parameter: the root stack has no parameter 'SigningPublicKye' (did you mean 'SigningPublicKey'?); "
+     "allowed: ArtifactBucket, SigningPublicKey"),
+])
+def test_bad_values_are_refused_with_what_is_allowed(given, message):
+    with pytest.raises(UserError) as refused:
+        resolve(overrides=given)
+    assert str(refused.value).replace("\n", " ").startswith(message)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not valid JSON"),
+    ('{"SigningPublicKey": "x"}', "the top level is not a list"),
+    ('[{"ParameterKey": "SigningPublicKey"}]', "entry [0] is"),
+    ('[{"ParameterKey": "A", "ParameterValue": 1}]', "both strings"),
+    ('[{"ParameterKey": "A", "ParameterValue": "1"}, {"ParameterKey": "A", "ParameterValue": "2"}]',
+     "A is given twice"),
+])
+def test_a_broken_parameters_file_is_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "dev.parameters.json"
+    path.write_text(content)
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parameters.read_file(path)
+
+
+@pytest.mark.parametrize("item", ["SigningPublicKey", "=value", "Key=file:///no/such/file"])
+def test_a_malformed_parameter_option_is_refused(item):
+    with pytest.raises(UserError, match="--parameter"):
+        parameters.parse_overrides([item])
