@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     _add_change_options(bootstrap)
 
     deploy = _command(commands_parser, "deploy", "check, upload, review and deploy a system")
-    _add_target(deploy)
+    _add_target(deploy, bootstrap=False)
     _add_change_options(deploy)
     deploy.add_argument("--recreate", action="store_true",
                         help="delete a stack whose first deploy failed (ROLLBACK_COMPLETE) and deploy anew")
@@ -87,10 +87,12 @@ def _add_connection(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="use the AWS emulator at URL (see local-server)")
 
 
-def _add_target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("system", help=f"one of: {', '.join(config.SYSTEMS)}")
-    parser.add_argument("env", help="an environment: a file name in config/<system>/")
-    parser.add_argument("--stack-name", help="stack name (default tap-<system>-<env>)")
+def _add_target(parser: argparse.ArgumentParser, bootstrap: bool = True) -> None:
+    systems = ", ".join((*config.SYSTEMS, BOOTSTRAP) if bootstrap else config.SYSTEMS)
+    parser.add_argument("system", help=f"one of: {systems}")
+    parser.add_argument("env", nargs="?", help="an environment: a file name in config/<system>/"
+                        + (" (none for bootstrap)" if bootstrap else ""))
+    parser.add_argument("--stack-name", help="stack name (default tap-<system>-<env>, tap-bootstrap)")
 
 
 def _add_change_options(parser: argparse.ArgumentParser) -> None:
@@ -142,15 +144,33 @@ def region_of(args: argparse.Namespace) -> str | None:
             raise UserError(f"{args.change_set_arn!r} is not a change set ARN "
                             "(arn:aws:cloudformation:<region>:<account>:changeSet/<name>/<id>)")
         return parts[3]
-    if hasattr(args, "system"):
+    if getattr(args, "system", BOOTSTRAP) != BOOTSTRAP:
         return config.load(args.system, args.env).region
     return None
 
 
+def check_target(args: argparse.Namespace) -> None:
+    """An unknown system or environment is refused before anything reaches AWS."""
+    if not hasattr(args, "system"):
+        return
+    if args.system == BOOTSTRAP:
+        if args.command == "deploy":
+            raise UserError("the bootstrap stack is deployed with `./deploy.sh bootstrap`")
+        if args.env is not None:
+            raise UserError(f"the bootstrap stack has no environments; drop {args.env!r}")
+        return
+    if args.system not in config.SYSTEMS:
+        allowed = config.SYSTEMS if args.command == "deploy" else (*config.SYSTEMS, BOOTSTRAP)
+        raise UserError(f"unknown system {args.system!r}; allowed: {', '.join(allowed)}")
+    if args.env is None:
+        choices = ", ".join(config.environments(args.system))
+        raise UserError(f"{args.command} {args.system} needs an environment; allowed: {choices}")
+    config.config_file(args.system, args.env)
+
+
 @contextlib.contextmanager
 def session(args: argparse.Namespace, console: Console, workspace: Workspace) -> Iterator[Aws]:
-    if hasattr(args, "system"):
-        config.config_file(args.system, args.env)  # an unknown system or env: exit 2 now
+    check_target(args)
     region = region_of(args)
     if not args.local:
         if args.endpoint_url:
@@ -201,10 +221,11 @@ def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspa
         return commands.execute_reviewed(aws, console, workspace, args.change_set_arn,
                                          tuple(args.allow_replace), review_file)
     stack_name = args.stack_name or commands.default_stack_name(args.system, args.env)
+    target = commands.target_name(args.system, args.env)
     if args.command == "status":
         return inspection.status(aws, console, stack_name)
     if args.command == "outputs":
         return inspection.outputs(aws, console, stack_name)
     if args.command == "events":
         return inspection.events(aws, console, workspace, stack_name, args.limit, args.follow)
-    return teardown.destroy(aws, console, workspace, stack_name)
+    return teardown.destroy(aws, console, workspace, stack_name, target)

@@ -76,6 +76,11 @@ def default_stack_name(system: str, env: str | None) -> str:
     return BOOTSTRAP_STACK if system == BOOTSTRAP else f"tap-{system}-{env}"
 
 
+def target_name(system: str, env: str | None) -> str:
+    """The stack as ./deploy.sh commands name it: `distribution dev`, `bootstrap`."""
+    return system if env is None else f"{system} {env}"
+
+
 # --- deploy and bootstrap ------------------------------------------------------------------------
 
 
@@ -98,15 +103,15 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     values = resolve_parameters(aws, workspace, release, stack, options)
     for value in values:
         console.say(f"  parameter   {value.name} ({value.source})")
-    bucket = artifact_bucket(aws, values) if system != BOOTSTRAP else None
+    bucket, owner = artifact_bucket(aws, values) if system != BOOTSTRAP else (None, aws.account_id)
     preflight.check(preflight.Target(
         aws=aws, stack_name=stack_name, templates=release.templates_by_path(),
         root_parameters={v.name: v.value for v in values if v.value is not None},
-        deployed=deployed, bucket=bucket,
+        deployed=deployed, bucket=bucket, bucket_owner=owner,
     ))
     console.say("  pre-flight  passed: artefact bucket, images, certificates, fixed names, OIDC provider")
     if bucket is not None:
-        summary = artifacts.upload(aws.client("s3"), bucket, release.artifacts, aws.account_id)
+        summary = artifacts.upload(aws.client("s3"), bucket, release.artifacts, owner)
         console.say(f"  upload      {len(release.artifacts)} artefacts to s3://{bucket}: "
                     f"{summary.uploaded} sent ({summary.bytes_uploaded:,} bytes), "
                     f"{summary.skipped} already there")
@@ -175,11 +180,14 @@ def resolve_parameters(aws: Aws, workspace: Workspace, release: Release,
     )
 
 
-def artifact_bucket(aws: Aws, values: list[parameters.Value]) -> str:
+def artifact_bucket(aws: Aws, values: list[parameters.Value]) -> tuple[str, str]:
+    """The bucket the root stack reads artefacts from, and the account that must own it:
+    the one the root's ArtifactBucket/ArtifactAccount parameters name, as the templates
+    resolve them."""
     given = {value.name: value.value for value in values}
-    return given.get(names.ARTIFACT_BUCKET_PARAMETER) or names.bootstrap_bucket_name(
-        given.get(names.ARTIFACT_ACCOUNT_PARAMETER) or aws.account_id, aws.region
-    )
+    owner = given.get(names.ARTIFACT_ACCOUNT_PARAMETER) or aws.account_id
+    bucket = given.get(names.ARTIFACT_BUCKET_PARAMETER) or names.bootstrap_bucket_name(owner, aws.region)
+    return bucket, owner
 
 
 def make_change_set(
@@ -226,6 +234,7 @@ def make_change_set(
         stack_last_updated=last_updated(after),
         protected={"/".join(path): protection.protected_ids(template)
                    for path, template in new_templates.items()},
+        target=target_name(release.system, release.env),
     )
 
 
@@ -284,8 +293,8 @@ def execute(aws: Aws, console: Console, workspace: Workspace, change_review: Rev
     try:
         status = follower.follow()
     except KeyboardInterrupt:
-        console.say(f"\nstopped following; CloudFormation keeps going. Follow it with "
-                    f"`./deploy.sh events --follow` for stack {change_review.stack_name}")
+        console.say(f"\nstopped following; CloudFormation keeps going on {change_review.stack_name}. "
+                    f"Follow it with `./deploy.sh events {change_review.target} --follow`")
         return INTERRUPTED
     final = stacks.describe(cfn, stack_id)
     if not is_final(status) or final["StackStatus"] not in stacks.UPDATABLE:

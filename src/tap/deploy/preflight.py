@@ -15,7 +15,7 @@ from typing import Any
 import botocore.exceptions
 
 from tap.deploy.aws import Aws
-from tap.deploy.stacks import NESTED_STACK_TYPE, DeployedStack, Path, address
+from tap.deploy.stacks import DeployedStack, Path, address
 from tap.errors import UserError
 
 CERTIFICATE_ARN = re.compile(r"arn:aws[\w-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[\w-]+")
@@ -33,6 +33,7 @@ class Target:
     root_parameters: Mapping[str, str]
     deployed: Mapping[Path, DeployedStack] = field(default_factory=dict)
     bucket: str | None = None  # None: the deploy uploads nothing (bootstrap)
+    bucket_owner: str | None = None  # the account that must own it (default: this one)
 
     def pseudo_parameters(self, path: Path) -> dict[str, str]:
         values = {
@@ -64,12 +65,13 @@ def bucket_problems(target: Target) -> Iterator[str]:
     if target.bucket is None:
         return
     s3 = target.aws.client("s3")
+    owner = target.bucket_owner or target.aws.account_id
     try:
-        s3.head_bucket(Bucket=target.bucket, ExpectedBucketOwner=target.aws.account_id)
+        s3.head_bucket(Bucket=target.bucket, ExpectedBucketOwner=owner)
     except botocore.exceptions.ClientError as error:
         region = target.aws.region
         if error.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
-            yield (f"no artefact bucket {target.bucket} in account {target.aws.account_id}, "
+            yield (f"no artefact bucket {target.bucket} in account {owner}, "
                    f"region {region}: run `./deploy.sh bootstrap --region {region}` first")
         else:
             yield (f"artefact bucket {target.bucket} exists but this account cannot use it "

@@ -74,6 +74,7 @@ class Review:
     # Stateful logical ids of each stack in the new templates, by stack path ("" is the
     # root): what `execute` protects with stack policies, without the build at hand.
     protected: dict[str, list[str]] = field(default_factory=dict)
+    target: str = ""  # what ./deploy.sh commands name: "distribution dev", "bootstrap"
 
     @property
     def lost(self) -> list[Row]:

@@ -36,12 +36,12 @@ def kept_resources(cfn, tree: dict[Path, DeployedStack]) -> list[Kept]:
     return kept
 
 
-def destroy(aws: Aws, console: Console, workspace: Workspace, stack_name: str) -> int:
+def destroy(aws: Aws, console: Console, workspace: Workspace, stack_name: str, target: str) -> int:
     cfn = aws.client("cloudformation")
     root = existing_stack(cfn, stack_name)
     if stacks.is_busy(root["StackStatus"]):
         raise UserError(f"stack {stack_name} is {root['StackStatus']}; wait for it to end "
-                        "(`./deploy.sh events --follow`) and run destroy again")
+                        f"(`./deploy.sh events {target} --follow`) and run destroy again")
     tree = stacks.deployed_tree(cfn, root["StackId"])
     kept = kept_resources(cfn, tree)
     console.say(f"This deletes stack {stack_name} and its {len(tree) - 1} nested stacks in account "
@@ -58,7 +58,7 @@ def destroy(aws: Aws, console: Console, workspace: Workspace, stack_name: str) -
     try:
         final = follower.follow()
     except KeyboardInterrupt:
-        console.say("\nstopped following; the deletion goes on (`./deploy.sh events --follow`)")
+        console.say(f"\nstopped following; the deletion goes on (`./deploy.sh events {target} --follow`)")
         return INTERRUPTED
     if final != "DELETE_COMPLETE":
         raise DeployFailed(explain_failure(final, follower.root_cause()))
