@@ -75,12 +75,10 @@ def test_a_failed_nested_child_is_followed_and_its_cause_named(cloudformation):
 
         events_of(ROOT_ID, review_event)  # before executing: what is already there
         status("CREATE_IN_PROGRESS")
-        events_of(ROOT_ID, *first_root)  # the root names its nested stack
-        status("ROLLBACK_IN_PROGRESS")
-        events_of(CHILD_ID, *child)  # the child's id sorts before the root's
-        events_of(ROOT_ID, *first_root)
+        events_of(ROOT_ID, *first_root)  # the root names its nested stack ...
+        events_of(CHILD_ID, *child)  # ... which is read in the same round
         status("ROLLBACK_COMPLETE")
-        events_of(CHILD_ID, *child, *child_end)
+        events_of(CHILD_ID, *child, *child_end)  # the child's id sorts before the root's
         events_of(ROOT_ID, *first_root, *second_root)
         events_of(CHILD_ID, *child, *child_end)  # one last look at the finished child
         follower.start()
@@ -88,15 +86,18 @@ def test_a_failed_nested_child_is_followed_and_its_cause_named(cloudformation):
         stubber.assert_no_pending_responses()
 
     assert final == "ROLLBACK_COMPLETE"
-    assert sleeps == [3.0, 3.0]
+    assert sleeps == [3.0]
     cause = follower.root_cause()
     assert (cause.address, cause.status) == ("DatabaseStack/LicensesTable", "CREATE_FAILED")
-    line = explain_failure(final, cause)
+    line = explain_failure(final, cause, "distribution dev")
     assert line == (f"the stack ended ROLLBACK_COMPLETE: DatabaseStack/LicensesTable "
                     f"(AWS::DynamoDB::Table) failed to create: {TABLE_EXISTS}")
     shown = out.getvalue().splitlines()
     assert any("CREATE_FAILED" in text and "DatabaseStack/LicensesTable" in text and "already exists" in text
                for text in shown)
+    # Shown in the order they happened across stacks: the table failed before its stack.
+    failed = [text.split()[3] for text in shown if "CREATE_FAILED" in text]
+    assert failed == ["DatabaseStack/LicensesTable", "DatabaseStack/AnalyticsTable", "DatabaseStack"]
     # The review-time event was there before: it is not shown again.
     assert not any("REVIEW_IN_PROGRESS" in text for text in shown)
     # The nested stack's own status lines are left to its parent's events.
@@ -104,5 +105,27 @@ def test_a_failed_nested_child_is_followed_and_its_cause_named(cloudformation):
 
 
 def test_without_a_resource_failure_the_status_itself_is_reported():
-    assert explain_failure("UPDATE_ROLLBACK_COMPLETE", None).startswith(
-        "the stack ended UPDATE_ROLLBACK_COMPLETE; no resource reported a cause")
+    assert explain_failure("UPDATE_ROLLBACK_COMPLETE", None, "distribution dev") == (
+        "the stack ended UPDATE_ROLLBACK_COMPLETE; no resource reported a cause "
+        "(see `./deploy.sh events distribution dev`)")
+
+
+def test_a_status_from_before_the_operation_is_not_taken_for_its_end(cloudformation):
+    """DescribeStacks is eventually consistent: just after ExecuteChangeSet it may still
+    say UPDATE_COMPLETE. The follower waits for the root's first event of this run."""
+    done = root_event(ROOT, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", 5, physical_id=ROOT_ID)
+    began = root_event(ROOT, "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", 10, physical_id=ROOT_ID,
+                       reason="User Initiated")
+    ended = root_event(ROOT, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", 20, physical_id=ROOT_ID)
+    sleeps = []
+    follower = Follower(cloudformation, ROOT_ID, io.StringIO(), poll_seconds=2.0, sleep=sleeps.append)
+    with Stubber(cloudformation) as stubber:
+        stubber.add_response("describe_stack_events", newest_first(done), {"StackName": ROOT_ID})
+        stubber.add_response("describe_stacks", {"Stacks": [stack(ROOT, "UPDATE_COMPLETE")]}, {"StackName": ROOT_ID})
+        stubber.add_response("describe_stack_events", newest_first(done), {"StackName": ROOT_ID})
+        stubber.add_response("describe_stacks", {"Stacks": [stack(ROOT, "UPDATE_COMPLETE")]}, {"StackName": ROOT_ID})
+        stubber.add_response("describe_stack_events", newest_first(done, began, ended), {"StackName": ROOT_ID})
+        follower.start()
+        assert follower.follow() == "UPDATE_COMPLETE"
+        stubber.assert_no_pending_responses()
+    assert sleeps == [2.0]

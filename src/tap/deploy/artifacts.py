@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -119,14 +120,21 @@ def _artifact(entry: dict[str, Any], folder: Path, zip_cache: Path, zips: dict[s
     else:
         path = zip_cache / entry["s3_key"]
         if not path.is_file() or sha256_of(path) != entry["sha256"]:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(zips[entry["s3_key"]])
+            _write_atomically(path, zips[entry["s3_key"]])
     actual = sha256_of(path)
     if actual != entry["sha256"]:
         raise BuildError(
             f"{path}: sha256 {actual} does not match {entry['sha256']} in {folder / names.MANIFEST_FILE}"
         )
     return Artifact(entry["kind"], entry["s3_key"], entry["sha256"], path)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Two deploys may fill the cache at once; neither ever reads a half-written zip."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ stack's logical id.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,8 +55,9 @@ class ChangeSetNode:
 
 
 def new_name(now: datetime | None = None) -> str:
-    """A change-set name that sorts by time: tap-20261202-061652."""
-    return (now or datetime.now(timezone.utc)).strftime("tap-%Y%m%d-%H%M%S")
+    """A change-set name that sorts by time and is unique even within a second:
+    tap-20261202-061652-3f9c2a."""
+    return (now or datetime.now(timezone.utc)).strftime("tap-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
 
 def create(

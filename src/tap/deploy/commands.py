@@ -298,13 +298,13 @@ def execute(aws: Aws, console: Console, workspace: Workspace, change_review: Rev
         return INTERRUPTED
     final = stacks.describe(cfn, stack_id)
     if not is_final(status) or final["StackStatus"] not in stacks.UPDATABLE:
-        raise DeployFailed(explain_failure(status, follower.root_cause()))
+        raise DeployFailed(explain_failure(status, follower.root_cause(), change_review.target))
     after = stacks.deployed_tree(cfn, stack_id)
     standing = {path: protection.protected_ids(stack.template(cfn)) for path, stack in after.items()}
     protection.apply_policies(cfn, protection.standing_policies(standing), after)
     protection.protect_from_deletion(cfn, final)
     if not succeeded(status):
-        raise DeployFailed(explain_failure(status, follower.root_cause()))
+        raise DeployFailed(explain_failure(status, follower.root_cause(), change_review.target))
     console.say(f"\n{status} in {_duration(time.monotonic() - started)}; termination protection on, "
                 f"stack policies protect {sum(map(len, standing.values()))} stateful resources")
     print_outputs(console, final)

@@ -25,6 +25,11 @@ CONSEQUENCES = (
 )
 
 
+# How many times a final status without any event of the root is looked at again before
+# it is believed (the operation ended before `start` took its snapshot).
+STALE_LOOKS = 10
+
+
 def is_final(status: str) -> bool:
     return not status.endswith("_IN_PROGRESS")
 
@@ -66,7 +71,9 @@ class Follower:
     _active: set[str] = field(default_factory=set)
     _closing: set[str] = field(default_factory=set)
     _completed: set[str] = field(default_factory=set)
+    _shown: dict[str, str] = field(default_factory=dict)  # last status shown per address
     _started: float = 0.0
+    _final_looks: int = 0
 
     def start(self, known_stacks: dict[Path, str] | None = None) -> None:
         """Remember what already happened, so only this operation's events are shown."""
@@ -80,11 +87,15 @@ class Follower:
         self._started = self.clock()
 
     def follow(self) -> str:
-        """Print events until the root stack's operation ends; returns its final status."""
+        """Print events until the root stack's operation ends; returns its final status.
+
+        Right after an operation is started, DescribeStacks may still answer with the
+        status before it (it is eventually consistent): a final status counts only once
+        the root has reported an event of this operation."""
         while True:
             status = describe(self.cfn, self.root_id)["StackStatus"]
             self._poll()
-            if is_final(status):
+            if is_final(status) and self._root_moved():
                 for _ in range(3):  # late events of stacks that finished with the root
                     if not (self._active or self._closing):
                         break
@@ -93,16 +104,29 @@ class Follower:
                 return status
             self.sleep(self.poll_seconds)
 
+    def _root_moved(self) -> bool:
+        """The root stack has an event since `start`, or has been quiet too long to wait on."""
+        self._final_looks += 1
+        return any(event.path == () for event in self.events) or self._final_looks > STALE_LOOKS
+
     def root_cause(self) -> Event | None:
         causes = sorted((event for event in self.events if event.is_cause), key=lambda e: e.timestamp)
         return causes[0] if causes else None
 
     def _poll(self) -> None:
-        closing = set(self._closing)
-        for stack_id in sorted(self._active | closing):
-            for event in self._new_events(stack_id):
-                self._show(event)
-        self._closing -= closing
+        """One look at every stack in progress, nested stacks found on the way included;
+        the events are shown in the order they happened."""
+        queue = sorted(self._active | self._closing)
+        polled: set[str] = set()
+        fresh: list[Event] = []
+        while queue:
+            stack_id = queue.pop(0)
+            polled.add(stack_id)
+            self._closing.discard(stack_id)
+            fresh.extend(self._new_events(stack_id))
+            queue += sorted((self._active | self._closing) - polled - set(queue))
+        for event in sorted(fresh, key=lambda e: e.timestamp):
+            self._show(event)
 
     def _new_events(self, stack_id: str) -> list[Event]:
         fresh = []
@@ -142,6 +166,9 @@ class Follower:
     def _show(self, event: Event) -> None:
         if event.resource_type != NESTED_STACK_TYPE and event.status.endswith("_COMPLETE"):
             self._completed.add(event.address)
+        if self._shown.get(event.address) == event.status:
+            return  # CloudFormation repeats IN_PROGRESS ("Resource creation Initiated")
+        self._shown[event.address] = event.status
         elapsed = int(self.clock() - self._started)
         done = f"{len(self._completed):>4}/{self.expected}" if self.expected else f"{len(self._completed):>4}"
         failed = event.status.endswith("_FAILED") and event.reason
@@ -156,10 +183,11 @@ def succeeded(status: str) -> bool:
     return status in SUCCEEDED
 
 
-def explain_failure(status: str, cause: Event | None) -> str:
-    """One line a person can act on."""
+def explain_failure(status: str, cause: Event | None, target: str) -> str:
+    """One line a person can act on; `target` names the stack as ./deploy.sh does."""
     if cause is None:
-        return f"the stack ended {status}; no resource reported a cause (see `./deploy.sh events`)"
+        return (f"the stack ended {status}; no resource reported a cause "
+                f"(see `./deploy.sh events {target}`)")
     verb = cause.status.split("_")[0].lower()
     return (f"the stack ended {status}: {cause.address} ({cause.resource_type}) failed to {verb}: "
             f"{cause.reason}")

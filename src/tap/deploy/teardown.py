@@ -61,7 +61,7 @@ def destroy(aws: Aws, console: Console, workspace: Workspace, stack_name: str, t
         console.say(f"\nstopped following; the deletion goes on (`./deploy.sh events {target} --follow`)")
         return INTERRUPTED
     if final != "DELETE_COMPLETE":
-        raise DeployFailed(explain_failure(final, follower.root_cause()))
+        raise DeployFailed(explain_failure(final, follower.root_cause(), target))
     console.say(f"\n{stack_name} deleted.")
     _list_kept(console, kept, "Left behind in the account (delete them yourself once you no longer need them):")
     return 0
