@@ -128,13 +128,8 @@ def _images(resources: Mapping[str, Any], service: dict[str, Any]) -> Iterator[t
 
 
 def _image_exists(ecr: Any, repository: str, tag: str) -> bool:
-    try:
-        ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("ImageNotFoundException", "RepositoryNotFoundException"):
-            return False
-        raise
-    return True
+    return _answers(lambda: ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}]),
+                    "ImageNotFoundException", "RepositoryNotFoundException")
 
 
 # --- certificates --------------------------------------------------------------------------
@@ -201,24 +196,23 @@ def _covers(certificate: dict[str, Any], host: str) -> bool:
 # --- resources with fixed names ------------------------------------------------------------
 
 
-def _table_exists(aws: Aws, name: str) -> bool:
+def _answers(call: Callable[[], Any], *missing: str) -> bool:
+    """True when the call finds its resource; False when AWS answers with a `missing` code."""
     try:
-        aws.client("dynamodb").describe_table(TableName=name)
+        call()
     except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+        if error.response["Error"]["Code"] in missing:
             return False
         raise
     return True
+
+
+def _table_exists(aws: Aws, name: str) -> bool:
+    return _answers(lambda: aws.client("dynamodb").describe_table(TableName=name), "ResourceNotFoundException")
 
 
 def _role_exists(aws: Aws, name: str) -> bool:
-    try:
-        aws.client("iam").get_role(RoleName=name)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
-            return False
-        raise
-    return True
+    return _answers(lambda: aws.client("iam").get_role(RoleName=name), "NoSuchEntity")
 
 
 def _bucket_exists(aws: Aws, name: str) -> bool:
