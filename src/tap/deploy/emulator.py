@@ -11,18 +11,26 @@ small engine of its own that still creates every resource through moto's
 models, so the services behind them (S3, IAM, Lambda, DynamoDB, ECS ...) hold
 what a deploy made. Each gap closed is marked `Gap:` where it is closed.
 
+Where AWS is knowingly imprecise, so is the emulator: a change set treats every
+attribute of a changed resource, and so every output of a changed nested stack,
+as unknown until applied (a sibling fed by such an output shows `Dynamic`
+changes and `Conditional` replacements).
+
     with Emulator() as aws:
         session.client("cloudformation", endpoint_url=aws.url)
 
-Everything is installed by `install()`; nothing under .venv is edited.
+`install()` patches moto for the whole process (also under `mock_aws`); nothing
+under .venv is edited. Any account id works: moto keys state by account, picked
+by the `x-moto-account-id` header (default ACCOUNT_ID).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import fnmatch
 import functools
-import hashlib
 import ipaddress
 import itertools
 import json
@@ -33,9 +41,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
@@ -52,6 +61,8 @@ from moto.server import ThreadedMotoServer
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 URL_SUFFIX = "amazonaws.com"
+NO_CHANGES = ("The submitted information didn't contain changes. "
+              "Submit different information to create a change set.")
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +84,7 @@ class Emulator:
         self.url = ""
         self._server: ThreadedMotoServer | None = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         install()
         # One line per request drowns test output; errors still show.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -111,6 +122,7 @@ def install() -> None:
         _install_cloudformation_api()
         _register_stand_ins()
         _install_s3_checksums()
+        _install_s3_policy_conditions()
         _installed = True
 
 
@@ -196,7 +208,8 @@ class Scope:
             return self.parameters[name]
         if name in self.template.get("Resources", {}):
             return self._ref(name)
-        raise TemplateError(f"Unresolved resource dependencies [{name}] in the Resources block of the template")
+        raise TemplateError(
+            f"Unresolved resource dependencies [{name}] in the Resources block of the template")
 
     def getatt(self, name: str, attribute: str) -> Any:
         if name not in self.template.get("Resources", {}):
@@ -224,6 +237,11 @@ def resolve(node: Any, scope: Scope) -> Any:
         if len(node) == 1:
             ((key, argument),) = node.items()
             function = _FUNCTIONS.get(key)
+            # {"Condition": name} is a function only inside conditions; elsewhere
+            # (an IAM statement's Condition block) it is data.
+            if key == "Condition" and not (isinstance(argument, str)
+                                           and argument in scope.template.get("Conditions", {})):
+                function = None
             if function is not None:
                 return function(argument, scope)
         resolved = {key: resolve(value, scope) for key, value in node.items()}
@@ -339,7 +357,7 @@ def _fn_find_in_map(argument: Any, scope: Scope) -> Any:
     try:
         return scope.template["Mappings"][name][first][second]
     except KeyError:
-        raise TemplateError(f"Template error: Unable to get mapping for {name}::{first}::{second}")
+        raise TemplateError(f"Template error: Unable to get mapping for {name}::{first}::{second}") from None
 
 
 def _fn_base64(argument: Any, scope: Scope) -> Any:
@@ -471,14 +489,15 @@ def _dynamic_value(match: re.Match, account_id: str, region: str) -> str:
         try:
             secret = secretsmanager_backends[account_id][region].get_secret_value(secret_id, None, None)
         except Exception:
-            raise ResourceError(f"Secrets Manager can't find the specified secret. (Secret: {secret_id})")
+            raise ResourceError(
+                f"Secrets Manager can't find the specified secret. (Secret: {secret_id})") from None
         value = secret.get("SecretString") if isinstance(secret, dict) else secret.secret_string
         if json_key:
             try:
                 return str(json.loads(value)[json_key])
             except (KeyError, TypeError, ValueError):
                 raise ResourceError(
-                    f"Could not parse SecretString JSON for key {json_key} of secret {secret_id}")
+                    f"Could not parse SecretString JSON for key {json_key} of secret {secret_id}") from None
         return value
     from moto.ssm.models import ssm_backends
 
@@ -492,7 +511,7 @@ def _dynamic_value(match: re.Match, account_id: str, region: str) -> str:
 # --- resource schemas: replacement and names ----------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _schema(resource_type: str) -> dict:
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
@@ -502,7 +521,7 @@ def _schema(resource_type: str) -> dict:
         return {}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def create_only_paths(resource_type: str) -> tuple[tuple[str, ...], ...]:
     """Property paths whose change replaces the resource, e.g. ("KeySchema",)."""
     paths = []
@@ -586,8 +605,11 @@ def generated_name(resource_type: str, stack_name: str, logical_id: str) -> str:
     Gap: moto names an RDS instance past 63 characters and an ECR repository in upper case."""
     limit, lower = _NAME_RULES.get(resource_type, (255, False))
     suffix = _suffix(12 if limit > 40 else 8)
-    prefix = re.sub(r"-+", "-", f"{stack_name}-{logical_id}")[: limit - len(suffix) - 1].strip("-")
-    name = f"{prefix}-{suffix}"
+    budget = limit - len(suffix) - 2
+    # The stack's name gives way first, so the logical id stays recognisable.
+    logical = logical_id[: max(budget // 2, budget - len(stack_name))]
+    prefix = f"{stack_name[: budget - len(logical)].strip('-')}-{logical}".strip("-")
+    name = re.sub(r"-+", "-", f"{prefix}-{suffix}")
     if resource_type == "AWS::RDS::DBInstance" and not name[0].isalpha():
         name = "db" + name[2:]
     return name.lower() if lower else name
@@ -639,27 +661,129 @@ def _custom_name(resource_type: str, properties: dict) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _create_model(stack: "EmulatedStack", logical_id: str, resource_type: str, properties: dict) -> Any:
-    model_class = resource_model(resource_type)
+def _create_model(stack: EmulatedStack, logical_id: str, resource_type: str,
+                  properties: dict) -> tuple[Any, str]:
+    """Create through moto's model (or a creator below); returns (model, physical id)."""
+    _check_handler_input(stack, resource_type, properties)
     name = _custom_name(resource_type, properties) or generated_name(resource_type, stack.name, logical_id)
-    definition = {"Type": resource_type, "Properties": _handler_properties(stack, properties)}
-    model = model_class.create_from_cloudformation_json(
-        name, definition, stack.account_id, stack.region_name,
-        LogicalId=logical_id, StackId=stack.stack_id, ResourceType=resource_type,
-    )
+    handler_properties = _handler_properties(stack, properties)
+    injected = _NAME_INJECTIONS.get(resource_type)
+    if injected and injected not in handler_properties:
+        handler_properties[injected] = name
+    creator = _CREATORS.get(resource_type)
+    if creator is not None:
+        model = creator(stack, name, handler_properties)
+    else:
+        model = resource_model(resource_type).create_from_cloudformation_json(
+            name, {"Type": resource_type, "Properties": handler_properties}, stack.account_id,
+            stack.region_name, LogicalId=logical_id, StackId=stack.stack_id, ResourceType=resource_type,
+        )
     if model is None:
         raise ResourceError(f"the emulator could not create {resource_type}")
     model.cf_resource_type = resource_type
     model.logical_resource_id = logical_id
     _tag_ec2_resource(stack, logical_id, model)
-    return model
+    fix = _PHYSICAL_IDS.get(resource_type)
+    physical_id = fix(model, handler_properties, stack) if fix else _physical_id(model)
+    return model, physical_id or name
 
 
-def _handler_properties(stack: "EmulatedStack", properties: dict) -> dict:
+def _create_db_instance(stack: EmulatedStack, name: str, properties: dict) -> Any:
+    """Gap: moto's RDS model reads DBSubnetGroupName as an object and ignores
+    ManageMasterUserPassword (so MasterUserSecret.SecretArn has no value)."""
+    from moto.rds.models import rds_backends
+
+    engine = properties.get("Engine", "postgres")
+    default_port = {"postgres": 5432, "mysql": 3306, "mariadb": 3306}.get(engine, 5432)
+    arguments = {
+        "db_instance_identifier": name,
+        "db_instance_class": properties.get("DBInstanceClass"),
+        "engine": engine,
+        "engine_version": properties.get("EngineVersion"),
+        "port": int(properties.get("Port", default_port)),
+        "allocated_storage": _int_or_none(properties.get("AllocatedStorage")),
+        "max_allocated_storage": _int_or_none(properties.get("MaxAllocatedStorage")),
+        "backup_retention_period": int(properties.get("BackupRetentionPeriod", 1)),
+        "auto_minor_version_upgrade": _flag(properties.get("AutoMinorVersionUpgrade", True)),
+        "db_name": properties.get("DBName"),
+        "db_subnet_group_name": properties.get("DBSubnetGroupName"),
+        "db_parameter_group_name": properties.get("DBParameterGroupName"),
+        "copy_tags_to_snapshot": _flag(properties.get("CopyTagsToSnapshot")),
+        "master_username": properties.get("MasterUsername"),
+        "master_user_password": properties.get("MasterUserPassword"),
+        "manage_master_user_password": _flag(properties.get("ManageMasterUserPassword")),
+        "master_user_secret_kms_key_id": properties.get("MasterUserSecret", {}).get("KmsKeyId"),
+        "multi_az": _flag(properties.get("MultiAZ")),
+        "publicly_accessible": _flag(properties.get("PubliclyAccessible")),
+        "storage_type": properties.get("StorageType"),
+        "storage_encrypted": _flag(properties.get("StorageEncrypted")),
+        "kms_key_id": properties.get("KmsKeyId"),
+        "tags": properties.get("Tags", []),
+        "vpc_security_group_ids": properties.get("VPCSecurityGroups", []),
+        "deletion_protection": _flag(properties.get("DeletionProtection")),
+        "enable_cloudwatch_logs_exports": properties.get("EnableCloudwatchLogsExports"),
+        "monitoring_interval": int(properties.get("MonitoringInterval", 0)),
+        "monitoring_role_arn": properties.get("MonitoringRoleArn"),
+        "availability_zone": properties.get("AvailabilityZone"),
+    }
+    return rds_backends[stack.account_id][stack.region_name].create_db_instance(arguments)
+
+
+def _check_handler_input(stack: EmulatedStack, resource_type: str, properties: dict) -> None:
+    """Gap: moto creates a Lambda function whose code object is missing from S3;
+    AWS fails the resource, which is how a forgotten upload shows."""
+    if resource_type != "AWS::Lambda::Function":
+        return
+    code = properties.get("Code") or {}
+    if "S3Bucket" not in code:
+        return
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[stack.account_id][PARTITION]
+    try:
+        found = backend.get_object(code["S3Bucket"], code["S3Key"])
+    except Exception:
+        found = None
+    if found is None:
+        raise ResourceError(
+            'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: '
+            "NoSuchKey. S3 Error Message: The specified key does not exist. (Service: Lambda, "
+            'Status Code: 400)"')
+
+
+def _lambda_version_arn(model: Any, properties: dict, stack: EmulatedStack) -> str:
+    """Gap: moto's Lambda version has no Ref; AWS returns the version's ARN."""
+    from moto.awslambda.models import lambda_backends
+
+    function = lambda_backends[stack.account_id][stack.region_name].get_function(properties["FunctionName"])
+    model.function_arn = function.function_arn
+    return f"{function.function_arn}:{model.version}"
+
+
+def _apigateway_deployment_id(model: Any, properties: dict, stack: EmulatedStack) -> str:
+    return model.id
+
+
+_CREATORS: dict[str, Callable[[EmulatedStack, str, dict], Any]] = {
+    "AWS::RDS::DBInstance": _create_db_instance,
+}
+
+# Gap: Ref of these moto models is empty or not what AWS returns.
+_PHYSICAL_IDS: dict[str, Callable[[Any, dict, EmulatedStack], str]] = {
+    "AWS::Lambda::Version": _lambda_version_arn,
+    "AWS::ApiGateway::Deployment": _apigateway_deployment_id,
+}
+
+# Gap: these moto models ignore the generated name (a dashboard got a UUID, a task
+# definition family "task-definition-<n>") unless it comes as a property.
+_NAME_INJECTIONS = {"AWS::CloudWatch::Dashboard": "DashboardName", "AWS::ECS::TaskDefinition": "Family"}
+
+
+def _handler_properties(stack: EmulatedStack, properties: dict) -> dict:
     return _resolve_dynamic_references(copy.deepcopy(properties), stack.account_id, stack.region_name)
 
 
-def _tag_ec2_resource(stack: "EmulatedStack", logical_id: str, model: Any) -> None:
+def _tag_ec2_resource(stack: EmulatedStack, logical_id: str, model: Any) -> None:
     """CloudFormation tags what it creates with the stack's name and id and the logical id."""
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.core import TaggedEC2Resource
@@ -681,7 +805,6 @@ def _tag_ec2_resource(stack: "EmulatedStack", logical_id: str, model: Any) -> No
 # and recreates (security groups, topics) or is missing (tables, databases).
 _MOTO_UPDATES_IN_PLACE = {
     "AWS::Lambda::Function",
-    "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::ECS::Cluster",
     "AWS::ElasticLoadBalancingV2::Listener",
@@ -692,10 +815,15 @@ _MOTO_UPDATES_IN_PLACE = {
 }
 
 
-def _update_model(stack: "EmulatedStack", record: Resource, properties: dict) -> Any:
+def _update_model(stack: EmulatedStack, record: Resource, properties: dict) -> Any:
+    _check_handler_input(stack, record.type, properties)
     model = record.model
     if getattr(model, "_tap_stand_in", False):
         model.update(_handler_properties(stack, properties))
+        return model
+    updater = _UPDATERS.get(record.type)
+    if updater is not None:
+        updater(stack, record, _handler_properties(stack, properties))
         return model
     if record.type in _MOTO_UPDATES_IN_PLACE:
         definition = {"Type": record.type, "Properties": _handler_properties(stack, properties)}
@@ -713,6 +841,38 @@ def _update_model(stack: "EmulatedStack", record: Resource, properties: dict) ->
     return model
 
 
+def _update_role(stack: EmulatedStack, record: Resource, properties: dict) -> None:
+    """Gap: moto's role update only sets the description; AWS also replaces the
+    trust policy, the inline policies and the attached managed policies."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[stack.account_id][PARTITION]
+    role = record.model
+    backend.update_role(role.name, properties.get("Description", ""),
+                        properties.get("MaxSessionDuration", 3600))
+    backend.update_assume_role_policy(role.name, json.dumps(properties["AssumeRolePolicyDocument"]))
+    # Only what the template declared is managed: AWS::IAM::Policy resources
+    # attach their own policies to the same role.
+    before = record.properties
+    wanted = {policy["PolicyName"]: json.dumps(policy["PolicyDocument"])
+              for policy in properties.get("Policies", [])}
+    for policy in before.get("Policies", []):
+        if policy["PolicyName"] not in wanted:
+            backend.delete_role_policy(role.name, policy["PolicyName"])
+    for name, document in wanted.items():
+        backend.put_role_policy(role.name, name, document)
+    arns = set(properties.get("ManagedPolicyArns", []))
+    for arn in set(before.get("ManagedPolicyArns", [])) - arns:
+        backend.detach_role_policy(arn, role.name)
+    for arn in arns - set(role.managed_policies):
+        backend.attach_role_policy(arn, role.name)
+
+
+_UPDATERS: dict[str, Callable[[EmulatedStack, Resource, dict], None]] = {
+    "AWS::IAM::Role": _update_role,
+}
+
+
 def _moto_name(model: Any, record: Resource) -> str:
     for attribute in ("name", "function_name", "role_name", "cluster_name", "policy_name"):
         value = getattr(model, attribute, None)
@@ -721,8 +881,12 @@ def _moto_name(model: Any, record: Resource) -> str:
     return record.physical_id
 
 
-def _delete_model(stack: "EmulatedStack", record: Resource) -> None:
+def _delete_model(stack: EmulatedStack, record: Resource, policy: str = "Delete") -> None:
     model = record.model
+    deleter = _DELETERS.get(record.type)
+    if deleter is not None:
+        deleter(stack, record, policy)
+        return
     try:
         model.delete(stack.account_id, stack.region_name)
         return
@@ -736,9 +900,120 @@ def _delete_model(stack: "EmulatedStack", record: Resource) -> None:
         )
 
 
+def _delete_db_instance(stack: EmulatedStack, record: Resource, policy: str) -> None:
+    from moto.rds.models import rds_backends
+
+    # DeletionPolicy Snapshot: RDS takes a final snapshot, then deletes.
+    snapshot = f"{record.physical_id}-final-{_suffix(8).lower()}" if policy == "Snapshot" else None
+    rds_backends[stack.account_id][stack.region_name].delete_db_instance(
+        record.physical_id, final_db_snapshot_identifier=snapshot, skip_final_snapshot=snapshot is None)
+
+
+def _ecs(stack: EmulatedStack) -> Any:
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[stack.account_id][stack.region_name]
+
+
+def _elbv2(stack: EmulatedStack) -> Any:
+    from moto.elbv2.models import elbv2_backends
+
+    return elbv2_backends[stack.account_id][stack.region_name]
+
+
+def _ec2(stack: EmulatedStack) -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[stack.account_id][stack.region_name]
+
+
+def _apigateway(stack: EmulatedStack) -> Any:
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[stack.account_id][stack.region_name]
+
+
+def _delete_ecs_service(stack: EmulatedStack, record: Resource, policy: str) -> None:
+    model = record.model
+    _ecs(stack).delete_service(model.cluster_arn, model.name, force=True)
+
+
+def _delete_ec2(action: Callable[[Any, Resource], Any]) -> Callable[[EmulatedStack, Resource, str], None]:
+    """EC2 clean-up is best effort: moto keeps network interfaces AWS would have
+    released, and its dependency checks would fail deletes AWS lets through."""
+
+    def delete(stack: EmulatedStack, record: Resource, policy: str) -> None:
+        try:
+            action(_ec2(stack), record)
+        except Exception:
+            log.debug("deleting %s left it in moto", record.logical_id, exc_info=True)
+
+    return delete
+
+
+def _detach_gateway(ec2: Any, record: Resource) -> None:
+    gateway = record.properties.get("InternetGatewayId")
+    if gateway:
+        ec2.detach_internet_gateway(gateway, record.properties["VpcId"])
+
+
+def _delete_route(ec2: Any, record: Resource) -> None:
+    table, _, cidr = record.physical_id.partition("~")
+    ec2.delete_route(table, cidr)
+
+
+def _delete_gateway(ec2: Any, record: Resource) -> None:
+    ec2.delete_internet_gateway(record.physical_id)
+
+
+def _disassociate_route_table(ec2: Any, record: Resource) -> None:
+    table = ec2.get_route_table(record.properties["RouteTableId"])
+    for association, subnet in list(table._associations.items()):
+        if subnet == record.properties.get("SubnetId"):
+            ec2.disassociate_route_table(association)
+
+
+# Gap: moto's models for these types cannot be deleted, so a removed resource
+# (or one in a deleted nested stack) lingered: a listener rule kept its
+# priority and the next update failed with PriorityInUse.
+_DELETERS: dict[str, Callable[[EmulatedStack, Resource, str], None]] = {
+    "AWS::RDS::DBInstance": _delete_db_instance,
+    "AWS::ECS::Service": _delete_ecs_service,
+    "AWS::ECS::TaskDefinition": lambda stack, record, policy: _ecs(stack).deregister_task_definition(
+        record.physical_id),
+    "AWS::ECS::Cluster": lambda stack, record, policy: _ecs(stack).delete_cluster(record.physical_id),
+    "AWS::ElasticLoadBalancingV2::ListenerRule": lambda stack, record, policy: _elbv2(stack).delete_rule(
+        record.physical_id),
+    "AWS::ElasticLoadBalancingV2::Listener": lambda stack, record, policy: _elbv2(stack).delete_listener(
+        record.physical_id),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda stack, record, policy: _elbv2(
+        stack).delete_target_group(record.physical_id),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": lambda stack, record, policy: _elbv2(
+        stack).delete_load_balancer(record.physical_id),
+    "AWS::ApiGateway::RestApi": lambda stack, record, policy: _apigateway(stack).delete_rest_api(
+        record.physical_id),
+    "AWS::EC2::EIP": _delete_ec2(lambda ec2, record: ec2.release_address(address=record.physical_id)),
+    "AWS::EC2::FlowLog": _delete_ec2(lambda ec2, record: ec2.delete_flow_logs([record.physical_id])),
+    "AWS::EC2::NatGateway": _delete_ec2(lambda ec2, record: ec2.delete_nat_gateway(record.physical_id)),
+    "AWS::EC2::VPCGatewayAttachment": _delete_ec2(_detach_gateway),
+    "AWS::EC2::InternetGateway": _delete_ec2(_delete_gateway),
+    "AWS::EC2::Route": _delete_ec2(_delete_route),
+    "AWS::EC2::SubnetRouteTableAssociation": _delete_ec2(_disassociate_route_table),
+    "AWS::EC2::RouteTable": _delete_ec2(lambda ec2, record: ec2.delete_route_table(record.physical_id)),
+    "AWS::EC2::VPCEndpoint": _delete_ec2(lambda ec2, record: ec2.delete_vpc_endpoints([record.physical_id])),
+    "AWS::EC2::Subnet": _delete_ec2(lambda ec2, record: ec2.delete_subnet(record.physical_id)),
+    "AWS::EC2::SecurityGroup": _delete_ec2(lambda ec2, record: ec2.delete_security_group(
+        group_id=record.physical_id)),
+    "AWS::EC2::VPC": _delete_ec2(lambda ec2, record: ec2.delete_vpc(record.physical_id)),
+}
+
+
 def _physical_id(model: Any) -> str:
     value = getattr(model, "physical_resource_id", None)
-    return str(value) if value is not None else ""
+    if not value:
+        # moto's RDS groups have no physical id; AWS's Ref is their name
+        value = getattr(model, "name", None)
+    return str(value) if isinstance(value, (str, int)) and value != "" else ""
 
 
 # Gap: attributes moto's models get wrong or lack (read through these first).
@@ -751,34 +1026,13 @@ def _target_group_full_name(model: Any) -> str:
 
 
 def _rds_master_user_secret(model: Any) -> str:
-    secret = getattr(model, "master_user_secret", None)
-    arn = secret.get("SecretArn") if isinstance(secret, dict) else getattr(secret, "arn", None)
-    if arn:
-        return arn
-    return _ensure_rds_master_secret(model)
+    if not getattr(model, "manage_master_user_password", False):
+        raise ResourceError("MasterUserSecret is only set when ManageMasterUserPassword is true")
+    return model.master_user_secret.secret_arn
 
 
-def _ensure_rds_master_secret(model: Any) -> str:
-    """RDS keeps a managed master password in Secrets Manager (rds!db-<uuid>)."""
-    from moto.secretsmanager.models import secretsmanager_backends
-
-    existing = getattr(model, "_tap_master_secret_arn", None)
-    if existing:
-        return existing
-    backend = secretsmanager_backends[model.account_id][model.region_name]
-    name = f"rds!db-{uuid.UUID(int=mock_random.getrandbits(128))}"
-    secret = json.dumps({"username": getattr(model, "master_username", "postgres"),
-                         "password": _suffix(32)})
-    backend.create_secret(name=name, secret_string=secret, secret_binary=None,
-                          description=f"Master password of {model.db_instance_identifier}",
-                          tags=[], kms_key_id=None, client_request_token=None,
-                          replica_regions=[], force_overwrite=False)
-    model._tap_master_secret_arn = backend.describe_secret(name).arn
-    return model._tap_master_secret_arn
-
-
-def _rds_parameter_group_ref(model: Any) -> str:
-    return model.name
+def _lambda_version_number(model: Any) -> str:
+    return str(model.version)
 
 
 def _rds_endpoint_address(model: Any) -> str:
@@ -795,17 +1049,12 @@ _ATTRIBUTE_FIXES: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("AWS::RDS::DBInstance", "MasterUserSecret.SecretArn"): _rds_master_user_secret,
     ("AWS::RDS::DBInstance", "Endpoint.Address"): _rds_endpoint_address,
     ("AWS::RDS::DBInstance", "Endpoint.Port"): _rds_endpoint_port,
-}
-
-# Gap: Ref of these moto models is empty or not what AWS returns.
-_REF_FIXES: dict[str, Callable[[Any], Any]] = {
-    "AWS::RDS::DBParameterGroup": _rds_parameter_group_ref,
+    ("AWS::Lambda::Version", "Version"): _lambda_version_number,
 }
 
 
 def reference(record: Resource) -> str:
-    fix = _REF_FIXES.get(record.type)
-    return fix(record.model) if fix else record.physical_id
+    return record.physical_id
 
 
 def attribute(record: Resource, name: str) -> Any:
@@ -832,7 +1081,7 @@ class EmulatedStack:
     """A stack as CloudFormation keeps it; replaces moto's Stack for change sets."""
 
     def __init__(self, backend: CloudFormationBackend, name: str, *,
-                 parent: "EmulatedStack | None" = None, logical_id: str | None = None):
+                 parent: EmulatedStack | None = None, logical_id: str | None = None):
         self.account_id = backend.account_id
         self.region_name = backend.region_name
         self.name = name
@@ -864,23 +1113,19 @@ class EmulatedStack:
         self.creation_time = utcnow()
         self.last_updated_time: datetime | None = None
         self.deletion_time: datetime | None = None
-        # moto's own code reads these
-        self.exports: list = []
-        self.custom_resources: dict = {}
+        self.exports: list = []  # moto's tagging and export code reads these
 
     # --- the tree
     @property
-    def root(self) -> "EmulatedStack":
+    def root(self) -> EmulatedStack:
         return self if self.parent is None else self.parent.root
 
     @property
     def termination_protected(self) -> bool:
         return self.root.enable_termination_protection
 
-    def children(self) -> list["EmulatedStack"]:
-        return [r.model for r in self.resources.values() if isinstance(r.model, EmulatedStack)]
-
     def output_value(self, attribute: str) -> Any:
+        """Gap: Fn::GetAtt Child.Outputs.X was a 500 in moto, and outputs were never set."""
         if not attribute.startswith("Outputs."):
             raise ResourceError(
                 f"Template error: resource {self.logical_id} does not support attribute type "
@@ -889,25 +1134,6 @@ class EmulatedStack:
         if key not in self.outputs:
             raise ResourceError(f"Output '{key}' not found in stack '{self.stack_id}'")
         return self.outputs[key][0]
-
-    # --- what moto's code expects of a stack
-    @property
-    def physical_resource_id(self) -> str:
-        return self.stack_id
-
-    @property
-    def stack_parameters(self) -> dict[str, Any]:
-        return self.parameter_values
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return self.inputs
-
-    def has_template(self, other: str) -> bool:
-        return self.template == other
-
-    def events_of(self, logical_id: str) -> list[dict]:
-        return [event for event in self.events if event["LogicalResourceId"] == logical_id]
 
 
 @dataclass
@@ -928,19 +1154,19 @@ class ChangeSet:
     notification_arns: list[str] = field(default_factory=list)
     rollback_configuration: dict = field(default_factory=dict)
     role_arn: str | None = None
-    parent: "ChangeSet | None" = None
+    parent: ChangeSet | None = None
     status: str = "CREATE_PENDING"
     execution_status: str = "UNAVAILABLE"
     status_reason: str | None = None
     changes: list[dict] = field(default_factory=list)
-    nested: dict[str, "ChangeSet"] = field(default_factory=dict)  # by logical id
+    nested: dict[str, ChangeSet] = field(default_factory=dict)  # by logical id
     creation_time: datetime = field(default_factory=utcnow)
 
     @property
-    def root(self) -> "ChangeSet":
+    def root(self) -> ChangeSet:
         return self if self.parent is None else self.parent.root
 
-    def tree(self) -> Iterable["ChangeSet"]:
+    def tree(self) -> Iterable[ChangeSet]:
         yield self
         for child in self.nested.values():
             yield from child.tree()
@@ -962,7 +1188,7 @@ def _parse_template(body: str) -> dict:
     try:
         template = cfn_models.Stack.parse_template(body)
     except Exception:
-        raise ValidationError(message="Template format error: JSON not well-formed.")
+        raise ValidationError(message="Template format error: JSON not well-formed.") from None
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise ValidationError(message="Template format error: At least one Resources member must be defined.")
     return template
@@ -993,7 +1219,8 @@ def parameter_values(template: dict, inputs: dict[str, Any], stack: EmulatedStac
     declared = template.get("Parameters", {}) or {}
     unknown_names = sorted(set(inputs) - set(declared))
     if unknown_names:
-        raise ValidationError(message=f"Parameters: [{', '.join(unknown_names)}] do not exist in the template")
+        raise ValidationError(
+            message=f"Parameters: [{', '.join(unknown_names)}] do not exist in the template")
     missing = sorted(name for name, spec in declared.items() if name not in inputs and "Default" not in spec)
     if missing:
         raise ValidationError(message=f"Parameters: [{', '.join(missing)}] must have values")
@@ -1016,7 +1243,8 @@ def _typed_parameter(name: str, spec: dict, value: Any, stack: EmulatedStack) ->
         raise ValidationError(message=f"Parameter '{name}' must be one of AllowedValues")
     pattern = spec.get("AllowedPattern")
     if pattern is not None and not kind.startswith("List") and not re.fullmatch(pattern, value):
-        detail = spec.get("ConstraintDescription") or f"Malformed input-Parameter {name} must match pattern {pattern}"
+        detail = (spec.get("ConstraintDescription")
+                  or f"Malformed input-Parameter {name} must match pattern {pattern}")
         raise ValidationError(message=f"Parameter {name} failed to satisfy constraint: {detail}")
     if kind.startswith("AWS::SSM::Parameter::Value"):
         from moto.ssm.models import ssm_backends
@@ -1031,7 +1259,7 @@ def _typed_parameter(name: str, spec: dict, value: Any, stack: EmulatedStack) ->
         try:
             float(value)
         except ValueError:
-            raise ValidationError(message=f"Parameter '{name}' must be a number.")
+            raise ValidationError(message=f"Parameter '{name}' must be a number.") from None
     return value
 
 
@@ -1115,10 +1343,14 @@ class Plan:
         self.stack = change_set.stack
         self.template = change_set.template_dict
         self.states: dict[str, str] = {}
-        self.child_plans: dict[str, Plan] = {}
+        values = parameter_values(self.template, change_set.inputs, self.stack)
+        # Inside a nested stack, an unknown input is reported as its parameter.
+        for name, value in values.items():
+            if isinstance(value, Unknown):
+                values[name] = Unknown(frozenset({("ParameterReference", name)}))
         self.scope = Scope(
             self.template,
-            parameter_values(self.template, change_set.inputs, self.stack),
+            values,
             _pseudo_parameters(self.stack),
             self._ref,
             self._getatt,
@@ -1181,7 +1413,7 @@ class Plan:
                   "Replacement": verdict, "Scope": sorted({d["Target"]["Attribute"] for d in details}),
                   "Details": details}
         if verdict != "False":
-            change["PolicyAction"] = "Replace" + _policy(definition, "UpdateReplacePolicy")
+            change["PolicyAction"] = "ReplaceAnd" + _policy(definition, "UpdateReplacePolicy")
         return change
 
     def _details(self, existing: Resource, definition: dict, properties: dict) -> list[dict]:
@@ -1191,26 +1423,24 @@ class Plan:
         details = []
         for name in sorted(set(existing.properties) | set(properties)):
             before, after = existing.properties.get(name), properties.get(name)
-            causes = unknowns(after)
-            if not causes and before == after:
-                continue
-            target = ({"Attribute": "Tags", "RequiresRecreation": "Never"} if name == "Tags" else
-                      {"Attribute": "Properties", "Name": name,
-                       "RequiresRecreation": requires_recreation(existing.type, name)})
-            if old_definition.get(name) != new_definition.get(name):
-                details.append({"Target": target, "Evaluation": "Static",
-                                "ChangeSource": "DirectModification"})
-            changed = self._changed_parameters(new_definition.get(name))
-            for parameter in changed:
-                details.append({"Target": target, "Evaluation": "Static",
-                                "ChangeSource": "ParameterReference", "CausingEntity": parameter})
-            for source, entity in sorted(causes):
-                details.append({"Target": target, "Evaluation": "Dynamic",
-                                "ChangeSource": source, "CausingEntity": entity})
-            if not details or details[-1]["Target"] is not target:
-                details.append({"Target": target, "Evaluation": "Static",
-                                "ChangeSource": "DirectModification"})
+            if before != after or unknowns(after):
+                details += self._property_details(existing.type, name, after, old_definition.get(name),
+                                                  new_definition.get(name))
         return details
+
+    def _property_details(self, kind: str, name: str, after: Any, old_definition: Any,
+                          new_definition: Any) -> list[dict]:
+        target = ({"Attribute": "Tags", "RequiresRecreation": "Never"} if name == "Tags" else
+                  {"Attribute": "Properties", "Name": name,
+                   "RequiresRecreation": requires_recreation(kind, name)})
+        edited = {"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"}
+        details = [edited] if old_definition != new_definition else []
+        details += [{"Target": target, "Evaluation": "Static", "ChangeSource": "ParameterReference",
+                     "CausingEntity": parameter} for parameter in self._changed_parameters(new_definition)]
+        details += [{"Target": target, "Evaluation": "Dynamic", "ChangeSource": source,
+                     "CausingEntity": entity} for source, entity in sorted(unknowns(after))]
+        # A value can change with its definition intact (a resource's attribute moved).
+        return details or [edited]
 
     def _changed_parameters(self, node: Any) -> list[str]:
         declared = self.template.get("Parameters", {}) or {}
@@ -1251,7 +1481,8 @@ class Plan:
             return
         template_url = properties.get("TemplateURL")
         if unknowns(template_url):
-            raise ValidationError(message=f"TemplateURL of {logical_id} must be known when the change set is created")
+            raise ValidationError(
+                message=f"TemplateURL of {logical_id} must be known when the change set is created")
         body = read_template_url(template_url, self.stack.account_id)
         template = _parse_template(body)
         if child is None:
@@ -1262,9 +1493,10 @@ class Plan:
                        child.stack_id, "User Initiated")
             self.backend.stacks[child.stack_id] = child
         parent_set = self.change_set
+        name = _nested_change_set_name(parent_set, logical_id)
         nested = ChangeSet(
-            change_set_id=_new_change_set_id(self.backend, _nested_change_set_name(parent_set, logical_id)),
-            name=_nested_change_set_name(parent_set, logical_id),
+            change_set_id=_new_change_set_id(self.backend, name),
+            name=name,
             stack=child,
             change_set_type="CREATE" if child.status == "REVIEW_IN_PROGRESS" else "UPDATE",
             template=body,
@@ -1281,9 +1513,7 @@ class Plan:
         )
         parent_set.nested[logical_id] = nested
         _state(self.backend)[nested.change_set_id] = nested
-        plan = Plan(self.backend, nested)
-        plan.run()
-        self.child_plans[logical_id] = plan
+        Plan(self.backend, nested).run()
         change["ChangeSetId"] = nested.change_set_id
 
 
@@ -1321,6 +1551,9 @@ def _nested_tags(parent: EmulatedStack, properties: dict) -> dict[str, str]:
 def _add_event(stack: EmulatedStack, logical_id: str, resource_type: str, status: str,
                physical_id: str = "", reason: str | None = None,
                properties: dict | None = None) -> None:
+    """Record one state change; it also sets the status of the stack or resource.
+
+    Gap: moto records a few stack-level events only, none per resource."""
     now = utcnow()
     is_stack = logical_id == stack.name and resource_type == "AWS::CloudFormation::Stack"
     event = {
@@ -1364,16 +1597,66 @@ class StackFailed(Exception):
 
 
 def _step() -> Any:
-    """Release the lock between two steps so requests get answered mid-deploy."""
+    """The lock for one step of an operation. The millisecond before it is not a
+    simulated delay: a lock is not fair, and without a pause the operation would
+    take it back before a waiting request got its turn."""
     time.sleep(0.001)
     return _LOCK
+
+
+def policy_denial(policy: str, action: str, logical_id: str, resource_type: str) -> str | None:
+    """Why the stack policy refuses `action` (Update:Modify, Update:Replace or Update:Delete)
+    on a resource, or None. With a policy set, whatever no statement allows is refused."""
+    if not policy:
+        return None
+    statements = json.loads(policy).get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    allowed = False
+    for number, statement in enumerate(statements, 1):
+        if not _statement_applies(statement, action, f"LogicalResourceId/{logical_id}", resource_type):
+            continue
+        if statement.get("Effect") == "Deny":
+            return (f"Action denied by stack policy: Statement [#{number}] does not allow [{action}] "
+                    f"for resource [LogicalResourceId/{logical_id}]")
+        allowed = True
+    if allowed:
+        return None
+    return (f"Action denied by stack policy: no statement allows [{action}] for resource "
+            f"[LogicalResourceId/{logical_id}]")
+
+
+def _statement_applies(statement: dict, action: str, resource: str, resource_type: str) -> bool:
+    def matches(key: str, value: str) -> bool:
+        patterns = statement[key]
+        patterns = [patterns] if isinstance(patterns, str) else patterns
+        return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+    acts = matches("Action", action) if "Action" in statement else not matches("NotAction", action)
+    on = matches("Resource", resource) if "Resource" in statement else not matches("NotResource", resource)
+    return acts and on and _condition_holds(statement.get("Condition", {}), resource_type)
+
+
+def _condition_holds(condition: dict, resource_type: str) -> bool:
+    """Stack policies condition on ResourceType only."""
+    for operator, tests in condition.items():
+        for key, values in tests.items():
+            values = [values] if isinstance(values, str) else values
+            if key != "ResourceType":
+                continue
+            if operator == "StringEquals" and resource_type not in values:
+                return False
+            if operator == "StringLike" and not any(fnmatch.fnmatchcase(resource_type, v) for v in values):
+                return False
+    return True
 
 
 @dataclass
 class _Done:
     """What one stack operation did, for its rollback or cleanup."""
 
-    kind: str  # "add", "modify", "replace", "nested"
+    # "add", "modify" (in place), "replace", "nested" (a nested stack's update that
+    # succeeded) or "restore" (a nested stack that failed and rolled itself back)
+    kind: str
     logical_id: str
     before: Resource | None = None
     after: Resource | None = None
@@ -1394,7 +1677,8 @@ class Deployment:
         self.done: list[_Done] = []
         self.previous = (stack.template, stack.template_dict, stack.inputs, stack.parameter_values,
                          stack.outputs, stack.description, stack.no_echo)
-        self.failed: list[str] = []
+        self.failed: list[tuple[str, str]] = []  # (logical id, "create" or "update")
+        self.excluded: set[str] = set()  # resources whose Condition is now false
 
     # --- the scope during execution: every value is known
     def _scope(self, values: dict[str, Any]) -> Scope:
@@ -1409,18 +1693,31 @@ class Deployment:
             raise ResourceError(f"Resource {logical_id} is not available")
         return record
 
+    def start(self) -> None:
+        """Enter *_IN_PROGRESS (the API call that starts an operation returns after this)."""
+        stack = self.stack
+        with _LOCK:
+            stack.last_updated_time = utcnow()
+            action = "CREATE" if self.creating else "UPDATE"
+            _stack_event(stack, f"{action}_IN_PROGRESS", "User Initiated" if stack.parent is None else None)
+
     def run(self) -> None:
         """Apply every change; on failure roll back and raise StackFailed."""
         stack = self.stack
+        if not stack.status.endswith("_IN_PROGRESS") or stack.status == "REVIEW_IN_PROGRESS":
+            self.start()
         with _step():
-            action = "CREATE" if self.creating else "UPDATE"
-            stack.last_updated_time = None if self.creating else utcnow()
-            _stack_event(stack, f"{action}_IN_PROGRESS",
-                         "User Initiated" if stack.parent is None or self.creating is False else None)
-            values = parameter_values(self.template_dict, self.inputs, stack)
-            scope = self._scope(values)
-            order = creation_order(self.template_dict["Resources"])
+            try:
+                values = parameter_values(self.template_dict, self.inputs, stack)
+                scope = self._scope(values)
+                order = creation_order(self.template_dict["Resources"])
+            except (CloudFormationError, TemplateError) as error:
+                reason = getattr(error, "message", None) or str(error)
+                _stack_event(stack, "ROLLBACK_COMPLETE" if self.creating else "UPDATE_ROLLBACK_COMPLETE",
+                             reason)
+                raise StackFailed(reason) from None
         try:
+            self._check_removals_allowed()
             for logical_id in order:
                 definition = self.template_dict["Resources"][logical_id]
                 with _step():
@@ -1429,11 +1726,25 @@ class Deployment:
                 self._apply(logical_id, definition, scope)
         except _ResourceFailed:
             self._roll_back()
-            raise StackFailed(self._failure_summary())
+            raise StackFailed(self._failure_summary()) from None
         with _step():
             self._adopt_template(values, scope)
-            if not self.creating:
-                _stack_event(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+            # A create is complete at once; an update waits for the root's cleanup phase.
+            _stack_event(stack, "CREATE_COMPLETE" if self.creating else "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+
+    def _check_allowed(self, record: Resource, action: str, status: str = "UPDATE_FAILED") -> None:
+        """Gap: moto keeps a stack policy but never applies it; AWS fails the resource."""
+        denial = policy_denial(self.stack.policy, action, record.logical_id, record.type)
+        if denial:
+            self.done.append(_Done("restore", record.logical_id, before=copy.copy(record), after=record))
+            self._fail(record.logical_id, record.type, record.physical_id, status, denial)
+
+    def _check_removals_allowed(self) -> None:
+        if self.creating:
+            return
+        for logical_id, record in list(self.stack.resources.items()):
+            if logical_id not in self.template_dict["Resources"] and record.status != "DELETE_COMPLETE":
+                self._check_allowed(record, "Update:Delete")
 
     def finish(self) -> None:
         """Clean up what the update replaced or removed, then complete (children first)."""
@@ -1442,25 +1753,19 @@ class Deployment:
                 entry.after.finish()
         stack = self.stack
         if self.creating:
-            with _step():
-                _stack_event(stack, "CREATE_COMPLETE")
             return
         for entry in reversed(self.done):
             if entry.kind == "replace":
                 _delete_resource(stack, entry.before, policy=_policy(entry.before.definition,
                                                                      "UpdateReplacePolicy"))
         removed = [record for lid, record in stack.resources.items()
-                   if lid not in self.template_dict["Resources"] or lid in self._excluded]
+                   if lid not in self.template_dict["Resources"] or lid in self.excluded]
         for record in _deletion_order(removed, self.previous[1]):
             _delete_resource(stack, record, policy=_policy(record.definition, "DeletionPolicy"))
             with _step():
                 stack.resources.pop(record.logical_id, None)
         with _step():
             _stack_event(stack, "UPDATE_COMPLETE")
-
-    @property
-    def _excluded(self) -> set[str]:
-        return getattr(self, "_excluded_ids", set())
 
     def _adopt_template(self, values: dict[str, Any], scope: Scope) -> None:
         stack = self.stack
@@ -1469,8 +1774,8 @@ class Deployment:
         stack.no_echo = {name for name, spec in (self.template_dict.get("Parameters") or {}).items()
                          if str(spec.get("NoEcho", "false")).lower() == "true"}
         stack.description = self.template_dict.get("Description")
-        self._excluded_ids = {lid for lid, definition in self.template_dict["Resources"].items()
-                              if scope.includes(definition) is False}
+        self.excluded = {lid for lid, definition in self.template_dict["Resources"].items()
+                         if scope.includes(definition) is False}
         stack.outputs = _evaluate_outputs(self.template_dict, scope)
         if self.change_set is not None:
             stack.change_set_id = self.change_set.change_set_id
@@ -1482,9 +1787,10 @@ class Deployment:
         try:
             with _step():
                 properties = resolve(definition.get("Properties", {}), scope)
-        except (ResourceError, TemplateError) as error:
+        except Exception as error:  # a value a resource needs could not be had
+            log.debug("resolving %s failed", logical_id, exc_info=True)
             self._fail(logical_id, kind, "", "CREATE_FAILED" if logical_id not in stack.resources
-                       else "UPDATE_FAILED", str(error))
+                       else "UPDATE_FAILED", getattr(error, "message", None) or str(error))
         existing = stack.resources.get(logical_id)
         if existing is not None and existing.status == "DELETE_COMPLETE":
             existing = None
@@ -1505,18 +1811,18 @@ class Deployment:
             _add_event(stack, logical_id, kind, "CREATE_IN_PROGRESS", "", None, properties)
         with _step():
             try:
-                record.model = self._make(logical_id, kind, properties)
+                record.model, record.physical_id = self._make(logical_id, kind, properties)
             except Exception as error:
                 log.debug("creating %s failed", logical_id, exc_info=True)
+                self.done.append(_Done("add", logical_id, after=record))  # the rollback deletes it
                 self._fail(logical_id, kind, "", "CREATE_FAILED", _handler_message(error))
-            record.physical_id = _physical_id(record.model)
             _add_event(stack, logical_id, kind, "CREATE_IN_PROGRESS", record.physical_id,
                        "Resource creation Initiated", properties)
         with _step():
             _add_event(stack, logical_id, kind, "CREATE_COMPLETE", record.physical_id, None, properties)
             self.done.append(_Done("add", logical_id, after=record))
 
-    def _make(self, logical_id: str, kind: str, properties: dict) -> Any:
+    def _make(self, logical_id: str, kind: str, properties: dict) -> tuple[Any, str]:
         if resource_model(kind) is None:
             raise ResourceError(f"Unrecognized resource types: [{kind}]")
         return _create_model(self.stack, logical_id, kind, properties)
@@ -1524,6 +1830,7 @@ class Deployment:
     def _update(self, existing: Resource, definition: dict, properties: dict) -> None:
         stack, kind, logical_id = self.stack, definition["Type"], existing.logical_id
         verdict = "True" if existing.type != kind else replacement(kind, existing.properties, properties)
+        self._check_allowed(existing, "Update:Replace" if verdict == "True" else "Update:Modify")
         if verdict == "True":
             self._replace(existing, definition, properties)
             return
@@ -1535,9 +1842,10 @@ class Deployment:
                 model = _update_model(stack, existing, properties)
             except Exception as error:
                 log.debug("updating %s failed", logical_id, exc_info=True)
+                # the rollback puts its previous properties back
+                self.done.append(_Done("modify", logical_id, before=before, after=existing))
                 self._fail(logical_id, kind, existing.physical_id, "UPDATE_FAILED", _handler_message(error))
             existing.model, existing.properties, existing.definition = model, properties, definition
-            existing.physical_id = _physical_id(model) or existing.physical_id
             _add_event(stack, logical_id, kind, "UPDATE_COMPLETE", existing.physical_id, None, properties)
             self.done.append(_Done("modify", logical_id, before=before, after=existing))
 
@@ -1554,11 +1862,11 @@ class Deployment:
                        "hence creating one.", properties)
         with _step():
             try:
-                model = self._make(logical_id, kind, properties)
+                model, physical_id = self._make(logical_id, kind, properties)
             except Exception as error:
                 log.debug("replacing %s failed", logical_id, exc_info=True)
                 self._fail(logical_id, kind, existing.physical_id, "UPDATE_FAILED", _handler_message(error))
-            record = Resource(logical_id, kind, _physical_id(model), model, properties, definition,
+            record = Resource(logical_id, kind, physical_id, model, properties, definition,
                               status="UPDATE_IN_PROGRESS")
             stack.resources[logical_id] = record
             _add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS", record.physical_id,
@@ -1587,6 +1895,7 @@ class Deployment:
             child = existing.model
             if existing.properties == properties and child.template == body:
                 return
+            self._check_allowed(existing, "Update:Modify")
             action = "UPDATE"
         else:
             child = prepared.stack if prepared is not None and prepared.stack.status == "REVIEW_IN_PROGRESS" \
@@ -1596,9 +1905,9 @@ class Deployment:
                     child = EmulatedStack(self.backend, _nested_stack_name(stack, logical_id),
                                           parent=stack, logical_id=logical_id)
                     self.backend.stacks[child.stack_id] = child
-                child.tags = _nested_tags(stack, properties)
             action = "CREATE"
         with _step():
+            child.tags = _nested_tags(stack, properties)
             child.capabilities = list(stack.capabilities)
             child.notification_arns = list(stack.notification_arns)
             child.rollback_configuration = dict(stack.rollback_configuration)
@@ -1617,14 +1926,13 @@ class Deployment:
         try:
             deployment.run()
         except StackFailed as failure:
-            verb = "created" if action == "CREATE" else "updated"
             if action == "CREATE":
                 reason = f"Embedded stack {child.stack_id} was not successfully created: {failure.reason}"
-            else:
-                reason = (f"Embedded stack {child.stack_id} was not successfully {verb}. Currently in "
-                          f"{child.status} with reason: {failure.reason}")
-            if action == "CREATE":
                 self.done.append(_Done("add", logical_id, after=record))
+            else:
+                reason = (f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
+                          f"{child.status} with reason: {failure.reason}")
+                self.done.append(_Done("restore", logical_id, before=before, after=record))
             self._fail(logical_id, kind, child.stack_id, f"{action}_FAILED", reason)
         with _step():
             record.properties, record.definition = properties, definition
@@ -1638,40 +1946,40 @@ class Deployment:
     def _fail(self, logical_id: str, kind: str, physical_id: str, status: str, reason: str) -> None:
         with _LOCK:
             _add_event(self.stack, logical_id, kind, status, physical_id, reason)
-            self.failed.append(logical_id)
+            self.failed.append((logical_id, "create" if status == "CREATE_FAILED" else "update"))
         raise _ResourceFailed(logical_id)
 
     def _failure_summary(self) -> str:
-        verb = "create" if self.creating or all(
-            e.kind != "modify" for e in self.done) and self._failed_on_create() else "update"
-        return f"The following resource(s) failed to {verb}: [{', '.join(self.failed)}]. "
-
-    def _failed_on_create(self) -> bool:
-        failed = self.failed[-1] if self.failed else None
-        events = self.stack.events_of(failed) if failed else []
-        return bool(events) and events[-1]["ResourceStatus"] == "CREATE_FAILED"
+        names = ", ".join(logical_id for logical_id, _ in self.failed)
+        return f"The following resource(s) failed to {self.failed[-1][1]}: [{names}]. "
 
     # --- rolling back
     def _roll_back(self) -> None:
         stack = self.stack
         summary = self._failure_summary()
-        if self.creating:
+        if stack.disable_rollback:
             with _step():
-                _stack_event(stack, "CREATE_FAILED" if stack.disable_rollback else "ROLLBACK_IN_PROGRESS",
-                             summary + ("" if stack.disable_rollback else "Rollback requested by user."))
-            if stack.disable_rollback:
-                return
-            created = [entry.after for entry in self.done if entry.kind == "add"]
-            for record in reversed(created):
-                _delete_resource(stack, record, policy="Delete")
-            with _step():
-                _stack_event(stack, "ROLLBACK_COMPLETE")
-            return
+                _stack_event(stack, "CREATE_FAILED" if self.creating else "UPDATE_FAILED", summary)
+        elif self.creating:
+            self._roll_back_create(summary)
+        else:
+            self._roll_back_update(summary)
+
+    def _roll_back_create(self, summary: str) -> None:
+        stack = self.stack
         with _step():
-            if stack.disable_rollback:
-                _stack_event(stack, "UPDATE_FAILED", summary)
-                return
-            _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", summary)
+            _stack_event(stack, "ROLLBACK_IN_PROGRESS", summary + "Rollback requested by user.")
+        for entry in reversed(self.done):
+            if entry.kind == "add":
+                _delete_resource(stack, entry.after, policy="Delete")
+        with _step():
+            _stack_event(stack, "ROLLBACK_COMPLETE")
+
+    def _roll_back_update(self, reason: str) -> None:
+        """Put every resource back as it was, then delete what the update made."""
+        stack = self.stack
+        with _step():
+            _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
         for entry in reversed(self.done):
             self._undo(entry)
         with _step():
@@ -1687,53 +1995,34 @@ class Deployment:
         with _step():
             _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
 
+    def roll_back_completed(self) -> None:
+        """Undo a nested update that succeeded, because a resource of an ancestor failed."""
+        self._roll_back_update("Update rollback is in progress because a resource of the parent stack "
+                               "failed.")
+
     def _undo(self, entry: _Done) -> None:
         stack = self.stack
-        if entry.kind == "modify":
-            record, before = entry.after, entry.before
-            with _step():
-                _add_event(stack, record.logical_id, record.type, "UPDATE_IN_PROGRESS", record.physical_id)
-                try:
-                    record.model = _update_model(stack, record, before.properties)
-                except Exception:
-                    log.debug("rolling back %s failed", record.logical_id, exc_info=True)
-                record.properties, record.definition = before.properties, before.definition
-                _add_event(stack, record.logical_id, record.type, "UPDATE_COMPLETE", record.physical_id)
-        elif entry.kind == "replace":
+        if entry.kind == "replace":
             with _step():
                 stack.resources[entry.logical_id] = entry.before
                 _add_event(stack, entry.logical_id, entry.before.type, "UPDATE_COMPLETE",
                            entry.before.physical_id)
-        elif entry.kind == "nested" and entry.before is not None:
-            record = stack.resources[entry.logical_id]
-            with _step():
-                _add_event(stack, entry.logical_id, record.type, "UPDATE_IN_PROGRESS", record.physical_id)
+            return
+        if entry.kind not in ("modify", "nested", "restore"):
+            return
+        record, before = stack.resources[entry.logical_id], entry.before
+        with _step():
+            _add_event(stack, record.logical_id, record.type, "UPDATE_IN_PROGRESS", record.physical_id)
+        if entry.kind == "nested":
             entry.after.roll_back_completed()
-            with _step():
-                record.properties, record.definition = entry.before.properties, entry.before.definition
-                _add_event(stack, entry.logical_id, record.type, "UPDATE_COMPLETE", record.physical_id)
-
-    def roll_back_completed(self) -> None:
-        """Undo a nested update that succeeded, because a sibling failed."""
-        stack = self.stack
         with _step():
-            _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS",
-                         "Update rollback is in progress because a resource of the parent stack failed.")
-            self.failed = []
-        for entry in reversed(self.done):
-            self._undo(entry)
-        with _step():
-            (stack.template, stack.template_dict, stack.inputs, stack.parameter_values,
-             stack.outputs, stack.description, stack.no_echo) = self.previous
-            _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-        for entry in reversed(self.done):
-            if entry.kind in ("add", "replace"):
-                _delete_resource(stack, entry.after, policy="Delete")
-                with _step():
-                    if entry.kind == "add":
-                        stack.resources.pop(entry.logical_id, None)
-        with _step():
-            _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+            if entry.kind == "modify":
+                try:
+                    record.model = _update_model(stack, record, before.properties)
+                except Exception:
+                    log.debug("rolling back %s failed", record.logical_id, exc_info=True)
+            record.properties, record.definition = before.properties, before.definition
+            _add_event(stack, record.logical_id, record.type, "UPDATE_COMPLETE", record.physical_id)
 
 
 class _ResourceFailed(Exception):
@@ -1768,8 +2057,7 @@ def _delete_resource(stack: EmulatedStack, record: Resource, policy: str = "Dele
     """Delete one resource with its events; a Retain (or Snapshot) policy keeps it."""
     if record.status == "DELETE_COMPLETE" or record.status == "DELETE_SKIPPED":
         return True
-    if policy in ("Retain", "RetainExceptOnCreate") or (
-            policy == "Snapshot" and record.type not in _SNAPSHOT_DELETES):
+    if policy in ("Retain", "RetainExceptOnCreate"):
         with _step():
             _add_event(stack, record.logical_id, record.type, "DELETE_SKIPPED", record.physical_id)
         return True
@@ -1791,7 +2079,7 @@ def _delete_resource(stack: EmulatedStack, record: Resource, policy: str = "Dele
             _add_event(stack, record.logical_id, record.type, "DELETE_COMPLETE", record.physical_id)
             return True
         try:
-            _delete_model(stack, record)
+            _delete_model(stack, record, policy)
         except Exception as error:
             log.debug("deleting %s failed", record.logical_id, exc_info=True)
             _add_event(stack, record.logical_id, record.type, "DELETE_FAILED", record.physical_id,
@@ -1801,21 +2089,13 @@ def _delete_resource(stack: EmulatedStack, record: Resource, policy: str = "Dele
     return True
 
 
-# Types whose Snapshot policy takes a final snapshot and then deletes; the
-# emulator keeps no snapshots, so for these it deletes, and every other
-# Snapshot resource is kept (AWS treats Snapshot as Delete where it has no
-# snapshots, but keeping data is the safer stand-in).
-_SNAPSHOT_DELETES = {"AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::ElastiCache::ReplicationGroup",
-                     "AWS::ElastiCache::CacheCluster", "AWS::Redshift::Cluster", "AWS::Neptune::DBCluster",
-                     "AWS::DocDB::DBCluster", "AWS::EC2::Volume"}
-
-
 def delete_stack_tree(stack: EmulatedStack) -> bool:
     """Delete a stack's resources (nested stacks included), newest first."""
     with _step():
         if stack.status == "DELETE_COMPLETE":
             return True
-        _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated" if stack.parent is None else None)
+        if stack.status != "DELETE_IN_PROGRESS":
+            _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated" if stack.parent is None else None)
     live = [record for record in stack.resources.values()
             if record.status not in ("DELETE_COMPLETE", "DELETE_SKIPPED")]
     failed = []
@@ -1847,6 +2127,37 @@ def _in_background(name: str, work: Callable[[], None]) -> None:
     threading.Thread(target=guarded, name=f"emulator-{name}", daemon=True).start()
 
 
+def _end_cleanup(stack: EmulatedStack) -> None:
+    backend = cloudformation_backends[stack.account_id][stack.region_name]
+    for each in list(backend.stacks.values()):
+        tree = isinstance(each, EmulatedStack) and each.root is stack
+        if tree and each.status.endswith("CLEANUP_IN_PROGRESS"):
+            _stack_event(each, "UPDATE_COMPLETE")
+
+
+def _delete_in_background(stack: EmulatedStack) -> None:
+    def work() -> None:
+        try:
+            delete_stack_tree(stack)
+        except Exception as error:  # an emulator bug must still end like AWS would
+            log.error("deleting %s failed:\n%s", stack.name, traceback.format_exc())
+            with _LOCK:
+                _stack_event(stack, "DELETE_FAILED", f"Internal failure: {error}")
+
+    _in_background(f"delete-{stack.name}", work)
+
+
+def _discard_unused_stacks(backend: CloudFormationBackend, change_set: ChangeSet) -> None:
+    """Nested stacks a change set prepared but never created go when it ends."""
+    for each in change_set.tree():
+        stack = each.stack
+        if each.parent is not None and stack.status == "REVIEW_IN_PROGRESS":
+            _stack_event(stack, "DELETE_COMPLETE")
+            stack.deletion_time = utcnow()
+            backend.stacks.pop(stack.stack_id, None)
+            backend.deleted_stacks[stack.stack_id] = stack
+
+
 def execute(backend: CloudFormationBackend, change_set: ChangeSet) -> None:
     stack = change_set.stack
     for each in change_set.tree():
@@ -1859,6 +2170,7 @@ def execute(backend: CloudFormationBackend, change_set: ChangeSet) -> None:
     stack.role_arn = change_set.role_arn
     if change_set.tags:
         stack.tags = dict(change_set.tags)
+    deployment.start()
 
     def work() -> None:
         try:
@@ -1867,16 +2179,22 @@ def execute(backend: CloudFormationBackend, change_set: ChangeSet) -> None:
             with _LOCK:
                 for each in change_set.tree():
                     each.execution_status = "EXECUTE_FAILED"
+                _discard_unused_stacks(backend, change_set)
             return
         except Exception as error:  # an emulator bug must still end like AWS would
             log.error("deploying %s failed:\n%s", stack.name, traceback.format_exc())
             with _LOCK:
-                _stack_event(stack, "UPDATE_ROLLBACK_FAILED" if not deployment.creating else "ROLLBACK_FAILED",
-                             f"Internal failure: {error}")
+                failed = "ROLLBACK_FAILED" if deployment.creating else "UPDATE_ROLLBACK_FAILED"
+                _stack_event(stack, failed, f"Internal failure: {error}")
                 for each in change_set.tree():
                     each.execution_status = "EXECUTE_FAILED"
             return
-        deployment.finish()
+        try:
+            deployment.finish()
+        except Exception:  # a clean-up that fails leaves the update done, as in AWS
+            log.error("cleaning up after %s failed:\n%s", stack.name, traceback.format_exc())
+            with _LOCK:
+                _end_cleanup(stack)
         with _LOCK:
             for each in change_set.tree():
                 each.execution_status = "EXECUTE_COMPLETE"
@@ -1913,61 +2231,41 @@ def _find_change_set(backend: CloudFormationBackend, name: str, stack_name: str 
     raise CloudFormationError("ChangeSetNotFound", f"ChangeSet [{name}] does not exist")
 
 
-_BUSY = ("_IN_PROGRESS",)
-
-
 def _check_not_busy(stack: Any) -> None:
     if stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
-        raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+        raise ValidationError(
+            message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+
+
+_NOT_UPDATABLE = ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED",
+                  "DELETE_FAILED", "DELETE_COMPLETE")
 
 
 def create_change_set(self: CloudFormationResponse) -> ActionResult:
-    """Gap: moto's change sets carry no Replacement, no details and no nested change sets."""
+    """Gap: moto's change sets carry no Replacement, no details and no nested change sets.
+    Bad input is refused at once, like AWS; the changes are worked out in the background."""
     backend = _backend(self)
-    stack_name = self._get_param("StackName")
-    name = self._get_param("ChangeSetName")
-    kind = self._get_param("ChangeSetType", "UPDATE")
+    name, kind = self._get_param("ChangeSetName"), self._get_param("ChangeSetType", "UPDATE")
     cfn_models.validate_create_change_set(name)
-    stack = None
-    for candidate in backend.stacks.values():
-        if stack_name in (candidate.name, candidate.stack_id):
-            stack = candidate
-    if kind == "CREATE":
-        if stack is not None and stack.status != "REVIEW_IN_PROGRESS":
-            raise CloudFormationError("AlreadyExistsException", f"Stack [{stack_name}] already exists")
-    elif kind == "UPDATE":
-        if stack is None:
-            raise ValidationError(stack_name)
-        if not isinstance(stack, EmulatedStack) or stack.status == "REVIEW_IN_PROGRESS":
-            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
-        if stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"):
-            raise ValidationError(
-                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
-        _check_not_busy(stack)
-    else:
-        raise ValidationError(message=f"ChangeSetType {kind} is not supported by the emulator")
+    stack = _stack_for_change_set(backend, self._get_param("StackName"), kind)
+    if stack is not None and any(cs.name == name and cs.stack is stack for cs in _state(backend).values()):
+        raise CloudFormationError("AlreadyExistsException", f"ChangeSet [{name}] already exists")
     body = _submitted_template(self, stack)
     template = _parse_template(body)
     inputs = _submitted_parameters(self, stack)
-    if stack is None:
-        stack = EmulatedStack(backend, stack_name)
-        backend.stacks[stack.stack_id] = stack
-        _stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")
-    parameter_values(template, inputs, stack)  # refuse bad parameters now, like AWS
     include_nested = self._get_bool_param("IncludeNestedStacks", False)
     capabilities = self._get_param("Capabilities", []) or []
-    has_nested = any(r.get("Type") == "AWS::CloudFormation::Stack" for r in template["Resources"].values())
-    _check_capabilities(_capabilities_needed([template], has_nested and include_nested), capabilities)
+    _check_capabilities(_capabilities_needed([template], include_nested and _nests(template)), capabilities)
+    created = stack is None
+    stack = stack or EmulatedStack(backend, self._get_param("StackName"))
+    parameter_values(template, inputs, stack)
+    if created:
+        backend.stacks[stack.stack_id] = stack
+        _stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")
     change_set = ChangeSet(
-        change_set_id=_new_change_set_id(backend, name),
-        name=name,
-        stack=stack,
-        change_set_type=kind,
-        template=body,
-        template_dict=template,
-        inputs=inputs,
-        description=self._get_param("Description"),
-        include_nested=include_nested,
+        change_set_id=_new_change_set_id(backend, name), name=name, stack=stack, change_set_type=kind,
+        template=body, template_dict=template, inputs=inputs,
+        description=self._get_param("Description"), include_nested=include_nested,
         tags={tag["Key"]: tag["Value"] for tag in self._get_param("Tags", []) or []} or dict(stack.tags),
         capabilities=list(capabilities),
         notification_arns=list(self._get_param("NotificationARNs", []) or []),
@@ -1977,6 +2275,28 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
     _state(backend)[change_set.change_set_id] = change_set
     _in_background(f"change-set-{name}", lambda: _compute_change_set(backend, change_set))
     return ActionResult({"Id": change_set.change_set_id, "StackId": stack.stack_id})
+
+
+def _stack_for_change_set(backend: CloudFormationBackend, stack_name: str, kind: str) -> Any:
+    """The stack a change set of `kind` applies to (None: a CREATE makes it), or why not."""
+    stack = next((s for s in backend.stacks.values() if stack_name in (s.name, s.stack_id)), None)
+    if kind == "CREATE":
+        if stack is not None and stack.status != "REVIEW_IN_PROGRESS":
+            raise CloudFormationError("AlreadyExistsException", f"Stack [{stack_name}] already exists")
+        return stack
+    if kind != "UPDATE":
+        raise ValidationError(message=f"ChangeSetType {kind} is not supported by the emulator")
+    if stack is None:
+        raise ValidationError(stack_name)
+    if not isinstance(stack, EmulatedStack) or stack.status in _NOT_UPDATABLE:
+        raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
+                              "updated.")
+    _check_not_busy(stack)
+    return stack
+
+
+def _nests(template: dict) -> bool:
+    return any(r.get("Type") == "AWS::CloudFormation::Stack" for r in template["Resources"].values())
 
 
 def _submitted_template(self: CloudFormationResponse, stack: Any) -> str:
@@ -2000,11 +2320,11 @@ def _submitted_parameters(self: CloudFormationResponse, stack: Any) -> dict[str,
     for parameter in self._get_param("Parameters", []) or []:
         key = parameter["ParameterKey"]
         if parameter.get("UsePreviousValue") in (True, "true"):
-            if stack is None or key not in getattr(stack, "inputs", {}):
+            if stack is None or key not in getattr(stack, "parameter_values", {}):
                 raise ValidationError(message=f"Invalid input for parameter key {key}. "
                                       "Cannot specify usePreviousValue as true for a parameter key not "
                                       "in the previous template")
-            inputs[key] = stack.inputs[key]
+            inputs[key] = _display(stack.parameter_values[key])
         else:
             inputs[key] = parameter.get("ParameterValue", "")
     return inputs
@@ -2019,20 +2339,22 @@ def _compute_change_set(backend: CloudFormationBackend, change_set: ChangeSet) -
             if change_set.include_nested:
                 all_templates = [each.template_dict for each in change_set.tree()]
                 _check_capabilities(_capabilities_needed(all_templates, True), change_set.capabilities)
-    except (CloudFormationError, TemplateError, ResourceError) as error:
+    except Exception as error:
+        if not isinstance(error, (CloudFormationError, TemplateError, ResourceError)):
+            log.error("planning %s failed:\n%s", change_set.name, traceback.format_exc())
         with _LOCK:
             for each in change_set.tree():
                 each.status, each.execution_status = "FAILED", "UNAVAILABLE"
             change_set.status_reason = getattr(error, "message", None) or str(error)
         return
     with _LOCK:
+        stack = change_set.stack
         no_changes = (change_set.change_set_type == "UPDATE" and not change_set.changes
-                      and change_set.inputs == change_set.stack.inputs)
+                      and change_set.template == stack.template and change_set.inputs == stack.inputs
+                      and change_set.tags == stack.tags)
         for each in change_set.tree():
             if no_changes:
-                each.status, each.execution_status = "FAILED", "UNAVAILABLE"
-                each.status_reason = ("The submitted information didn't contain changes. "
-                                      "Submit different information to create a change set.")
+                each.status, each.execution_status, each.status_reason = "FAILED", "UNAVAILABLE", NO_CHANGES
             else:
                 each.status, each.execution_status = "CREATE_COMPLETE", "AVAILABLE"
 
@@ -2125,6 +2447,7 @@ def delete_change_set(self: CloudFormationResponse) -> ActionResult:
     if change_set.execution_status == "EXECUTE_IN_PROGRESS":
         raise CloudFormationError("InvalidChangeSetStatus",
                                   f"Cannot delete ChangeSet in status {change_set.execution_status}")
+    _discard_unused_stacks(backend, change_set)
     for each in list(change_set.tree()):
         _state(backend).pop(each.change_set_id, None)
     return EmptyResult()
@@ -2147,7 +2470,8 @@ def _describe_stack(stack: Any) -> dict:
         "StackName": stack.name,
         "ChangeSetId": stack.change_set_id,
         "Description": stack.description,
-        "Parameters": [{"ParameterKey": key, "ParameterValue": "****" if key in stack.no_echo else _display(value)}
+        "Parameters": [{"ParameterKey": key,
+                        "ParameterValue": "****" if key in stack.no_echo else _display(value)}
                        for key, value in stack.parameter_values.items()],
         "CreationTime": stack.creation_time,
         "DeletionTime": stack.deletion_time,
@@ -2273,15 +2597,22 @@ def describe_stack_resource(self: CloudFormationResponse) -> ActionResult:
 
 
 def describe_stack_events(self: CloudFormationResponse) -> ActionResult:
+    """Newest first. The token counts from the oldest event, so pages stay put while a
+    running operation adds events at the head."""
     backend = _backend(self)
     stack = _find_stack(backend, self._get_param("StackName"))
-    events = list(reversed(stack.events)) if isinstance(stack, EmulatedStack) else [
-        {"StackId": e.stack_id, "EventId": str(e.event_id), "StackName": e.stack_name,
-         "LogicalResourceId": e.logical_resource_id, "PhysicalResourceId": e.physical_resource_id,
-         "ResourceType": e.resource_type, "Timestamp": e.timestamp, "ResourceStatus": e.resource_status,
-         "ResourceStatusReason": e.resource_status_reason} for e in reversed(stack.events)]
-    page, token = _page(events, self._get_param("NextToken"))
-    return ActionResult({"StackEvents": page, "NextToken": token})
+    events = stack.events if isinstance(stack, EmulatedStack) else [_moto_event(e) for e in stack.events]
+    token = self._get_param("NextToken")
+    end = int(token) if token and token.isdigit() else len(events)
+    start = max(0, end - _PAGE)
+    return ActionResult({"StackEvents": events[start:end][::-1], "NextToken": str(start) if start else None})
+
+
+def _moto_event(event: Any) -> dict:
+    return {"StackId": event.stack_id, "EventId": str(event.event_id), "StackName": event.stack_name,
+            "LogicalResourceId": event.logical_resource_id, "PhysicalResourceId": event.physical_resource_id,
+            "ResourceType": event.resource_type, "Timestamp": event.timestamp,
+            "ResourceStatus": event.resource_status, "ResourceStatusReason": event.resource_status_reason}
 
 
 def get_template(self: CloudFormationResponse) -> ActionResult:
@@ -2336,7 +2667,8 @@ def delete_stack(self: CloudFormationResponse) -> ActionResult:
         backend.stacks.pop(stack.stack_id, None)
         backend.deleted_stacks[stack.stack_id] = stack
         return EmptyResult()
-    _in_background(f"delete-{stack.name}", lambda: delete_stack_tree(stack))
+    _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
+    _delete_in_background(stack)
     return EmptyResult()
 
 
@@ -2352,7 +2684,7 @@ def create_stack(self: CloudFormationResponse) -> ActionResult:
     inputs = _submitted_parameters(self, None)
     stack = EmulatedStack(backend, name)
     parameter_values(template, inputs, stack)
-    has_nested = any(r.get("Type") == "AWS::CloudFormation::Stack" for r in template["Resources"].values())
+    has_nested = _nests(template)
     capabilities = self._get_param("Capabilities", []) or []
     _check_capabilities(_capabilities_needed([template], False), capabilities)
     stack.tags = {tag["Key"]: tag["Value"] for tag in self._get_param("Tags", []) or []}
@@ -2377,8 +2709,9 @@ def update_stack(self: CloudFormationResponse) -> ActionResult:
     backend = _backend(self)
     stack = _emulated(backend, self._get_param("StackName"))
     _check_not_busy(stack)
-    if stack.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"):
-        raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+    if stack.status in _NOT_UPDATABLE:
+        raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
+                              "updated.")
     body = _submitted_template(self, stack)
     template = _parse_template(body)
     inputs = _submitted_parameters(self, stack)
@@ -2399,6 +2732,12 @@ def _install_cloudformation_api() -> None:
                     get_template, update_termination_protection, delete_stack, create_stack,
                     update_stack):
         setattr(CloudFormationResponse, handler.__name__, handler)
+    # These handlers answer in the API's own shapes; moto's reshaping of change
+    # sets and stacks would mangle them (its StackSet handlers keep theirs).
+    CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
+        path: transform for path, transform in CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.items()
+        if path.startswith("DescribeStackSet")
+    }
 
 
 # --- stand-in models ------------------------------------------------------------------
@@ -2444,8 +2783,8 @@ class StandIn:
     def make_attributes(self) -> dict[str, Any]:
         return {}
 
-    def provision(self) -> None:
-        """Create what moto's service backend should hold."""
+    def provision(self) -> str | None:
+        """Create what moto's service backend should hold; may return the physical id."""
 
     def reprovision(self) -> None:
         """Bring the backend in step with new properties."""
@@ -2455,7 +2794,8 @@ class StandIn:
         """Remove it from moto's service backend."""
 
     # --- helpers
-    def arn(self, resource: str, service: str | None = None, region: bool = True, account: bool = True) -> str:
+    def arn(self, resource: str, service: str | None = None, region: bool = True,
+            account: bool = True) -> str:
         return (f"arn:{PARTITION}:{service or self.SERVICE}:{self.region_name if region else ''}:"
                 f"{self.account_id if account else ''}:{resource}")
 
@@ -2477,16 +2817,17 @@ class StandIn:
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict,
-                                        account_id: str, region_name: str, **kwargs: Any) -> "StandIn":
+                                        account_id: str, region_name: str, **kwargs: Any) -> StandIn:
         resource = cls(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
         resource.id = resource.make_id()
-        resource.provision()
+        resource.id = resource.provision() or resource.id
         resource.attributes = resource.make_attributes()
         return resource
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: "StandIn", new_resource_name: str,
-                                        cloudformation_json: dict, account_id: str, region_name: str) -> "StandIn":
+    def update_from_cloudformation_json(cls, original_resource: StandIn, new_resource_name: str,
+                                        cloudformation_json: dict, account_id: str,
+                                        region_name: str) -> StandIn:
         original_resource.update(cloudformation_json.get("Properties", {}))
         return original_resource
 
@@ -2498,8 +2839,8 @@ class StandIn:
     def update(self, properties: dict) -> None:
         self.properties = properties
         self.reprovision()
-        self.attributes = {**self.make_attributes(), **{k: v for k, v in self.attributes.items()
-                                                        if k in ("Id", "Arn")}}
+        # An in-place update keeps ids and endpoints; only new attributes appear.
+        self.attributes = {**self.make_attributes(), **self.attributes}
 
     def delete(self, account_id: str, region_name: str) -> None:
         self.deprovision()
@@ -2631,7 +2972,7 @@ class ApiGatewayUsagePlanKey(StandIn, CloudFormationModel):
     TYPE = "AWS::ApiGateway::UsagePlanKey"
 
     def make_id(self) -> str:
-        return f"{self.prop('KeyId')}:{self.prop('UsagePlanId')}"
+        return self.prop("KeyId")  # a usage plan key is known by its API key's id
 
     def make_attributes(self) -> dict:
         return {"Id": self.id}
@@ -2754,7 +3095,7 @@ class CloudWatchAlarm(StandIn, CloudFormationModel):
             statistic=self.prop("Statistic"),
             extended_statistic=self.prop("ExtendedStatistic"),
             description=self.prop("AlarmDescription"),
-            dimensions=[{"name": d["Name"], "value": d["Value"]} for d in self.prop("Dimensions", [])],
+            dimensions=self.prop("Dimensions", []),
             alarm_actions=self.prop("AlarmActions", []),
             ok_actions=self.prop("OKActions", []),
             insufficient_data_actions=self.prop("InsufficientDataActions", []),
@@ -2855,7 +3196,10 @@ class CacheReplicationGroup(StandIn, CloudFormationModel):
             "ReaderEndPoint.Address": reader, "ReaderEndPoint.Port": port,
             "ConfigurationEndPoint.Address": f"clustercfg.{host}", "ConfigurationEndPoint.Port": port,
             "ReadEndPoint.Addresses": reader, "ReadEndPoint.Ports": port,
+            # the docs' GetAtt names, and the schema's property names
             "ReadEndPoint.Addresses.List": [reader], "ReadEndPoint.Ports.List": [port],
+            "ReadEndPoint.AddressesList": [reader], "ReadEndPoint.PortsList": [port],
+            "EffectiveDurability": "async",
         }
 
 
@@ -2917,7 +3261,8 @@ class LogsDelivery(StandIn, CloudFormationModel):
     def make_attributes(self) -> dict:
         destination = self.prop("DeliveryDestinationArn", "")
         kind = "S3" if "-s3" in destination or ":s3" in destination else "CWL"
-        return {"DeliveryId": self.id, "Arn": self.arn(f"delivery:{self.id}"), "DeliveryDestinationType": kind}
+        return {"DeliveryId": self.id, "Arn": self.arn(f"delivery:{self.id}"),
+                "DeliveryDestinationType": kind}
 
 
 class LogsDeliveryDestination(StandIn, CloudFormationModel):
@@ -2944,7 +3289,7 @@ class LogsDeliverySource(StandIn, CloudFormationModel):
         resource = self.prop("ResourceArn", "")
         service = resource.split(":")[2] if resource.count(":") >= 2 else ""
         return {"Arn": self.arn(f"delivery-source:{self.id}"), "Service": service,
-                "ResourceArns": [resource] if resource else []}
+                "ResourceArns": [resource] if resource else [], "Status": "ACTIVE", "StatusReason": ""}
 
 
 # S3 bucket policy, backed by moto's S3 ---------------------------------------------------
@@ -2962,13 +3307,12 @@ class S3BucketPolicy(StandIn, CloudFormationModel):
         return s3_backends[self.account_id][PARTITION]
 
     def provision(self) -> None:
-        self._backend().put_bucket_policy(self.prop("Bucket"), json.dumps(self.prop("PolicyDocument")).encode())
+        policy = json.dumps(self.prop("PolicyDocument")).encode()
+        self._backend().put_bucket_policy(self.prop("Bucket"), policy)
 
     def deprovision(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the bucket went first
             self._backend().delete_bucket_policy(self.prop("Bucket"))
-        except Exception:
-            pass  # the bucket went first
 
 
 # SNS subscriptions and topic policies, backed by moto's SNS ---------------------------------
@@ -2984,13 +3328,10 @@ class SnsSubscription(StandIn, CloudFormationModel):
         region = topic.split(":")[3] if topic.count(":") >= 5 else self.region_name
         return sns_backends[self.account_id][region]
 
-    def make_id(self) -> str:
-        return self._subscription_arn
-
-    def provision(self) -> None:
+    def provision(self) -> str:
         subscription = self._backend().subscribe(self.prop("TopicArn"), self.prop("Endpoint"),
                                                  self.prop("Protocol"))
-        self._subscription_arn = subscription.arn
+        return subscription.arn
 
     def reprovision(self) -> None:
         pass
@@ -3000,15 +3341,6 @@ class SnsSubscription(StandIn, CloudFormationModel):
 
     def deprovision(self) -> None:
         self._backend().unsubscribe(self.id)
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict,
-                                        account_id: str, region_name: str, **kwargs: Any) -> "StandIn":
-        resource = cls(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
-        resource.provision()
-        resource.id = resource.make_id()
-        resource.attributes = resource.make_attributes()
-        return resource
 
 
 class SnsTopicPolicy(StandIn, CloudFormationModel):
@@ -3040,13 +3372,10 @@ class SecretsManagerSecret(StandIn, CloudFormationModel):
 
         return secretsmanager_backends[self.account_id][self.region_name]
 
-    def make_id(self) -> str:
-        return self._arn
-
     def make_attributes(self) -> dict:
         return {"Id": self.id}
 
-    def provision(self) -> None:
+    def provision(self) -> str:
         backend = self._backend()
         name = self.prop("Name") or self.name
         backend.create_secret(
@@ -3054,7 +3383,7 @@ class SecretsManagerSecret(StandIn, CloudFormationModel):
             description=self.prop("Description"), tags=self.prop("Tags", []),
             kms_key_id=self.prop("KmsKeyId"), client_request_token=None,
             replica_regions=self.prop("ReplicaRegions", []), force_overwrite=False)
-        self._arn = backend.describe_secret(name).arn
+        return backend.describe_secret(name).arn
 
     def _initial_value(self) -> str | None:
         """SecretString, or one generated like GenerateSecretString asks (none: created empty)."""
@@ -3081,12 +3410,12 @@ class SecretsManagerSecret(StandIn, CloudFormationModel):
         return password
 
     def reprovision(self) -> None:
-        secret = self._backend().secrets.get(self._arn)
+        secret = self._backend().secrets.get(self.id)
         if secret is not None:
             secret.description = self.prop("Description")
 
     def deprovision(self) -> None:
-        self._backend().delete_secret(self._arn, None, True)
+        self._backend().delete_secret(self.id, None, True)
 
 
 def _flag(value: Any) -> bool:
@@ -3111,10 +3440,8 @@ class SecretsManagerResourcePolicy(StandIn, CloudFormationModel):
         self._backend().put_resource_policy(self.prop("SecretId"), json.dumps(self.prop("ResourcePolicy")))
 
     def deprovision(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the secret went first
             self._backend().delete_resource_policy(self.prop("SecretId"))
-        except Exception:
-            pass  # the secret went first
 
 
 # WAF --------------------------------------------------------------------------------
@@ -3162,8 +3489,12 @@ _STAND_INS = (
 
 def _register_stand_ins() -> None:
     """Gap: 33 types tap uses have no moto model (a GetAtt is a 500, a Ref is empty).
-    Each stand-in subclasses CloudFormationModel directly, so moto's model map finds it."""
+    Each stand-in subclasses CloudFormationModel directly, so that moto's model map,
+    built from __subclasses__() and cached, finds it once the cache is cleared."""
     _refresh_model_map()
+    unregistered = [model.TYPE for model in _STAND_INS if get_model_map().get(model.TYPE) is not model]
+    if unregistered:
+        raise RuntimeError(f"stand-ins missing from moto's model map: {unregistered}")
 
 
 # --- S3 checksums -----------------------------------------------------------------------
@@ -3182,19 +3513,43 @@ def _install_s3_checksums() -> None:
     original = S3Response._get_checksum
 
     def get_checksum(self: Any, response_headers: dict) -> tuple[str, str | None]:
-        if self.headers.get("x-amz-sdk-checksum-algorithm"):
+        algorithm = self.headers.get("x-amz-sdk-checksum-algorithm", "").upper() or next(
+            (each for each in _CHECKSUM_ALGORITHMS if self.headers.get(f"x-amz-checksum-{each.lower()}")), "")
+        declared = self.headers.get(f"x-amz-checksum-{algorithm.lower()}") if algorithm else None
+        if not declared:
             return original(self, response_headers)
-        for algorithm in _CHECKSUM_ALGORITHMS:
-            value = self.headers.get(f"x-amz-checksum-{algorithm.lower()}")
-            if not value:
-                continue
+        # S3 checks a checksum the client declares (moto's CRCs may fall back to
+        # CRC32 without their libraries, so only the SHAs are compared).
+        if algorithm in ("SHA256", "SHA1"):
             actual = compute_checksum(self.body or b"", algorithm=algorithm)
             actual = actual.decode() if isinstance(actual, bytes) else actual
-            if algorithm in ("SHA256", "SHA1") and actual != value:
+            if actual != declared:
                 raise S3ClientError(
                     "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
-            response_headers[f"x-amz-checksum-{algorithm.lower()}"] = value
-            return algorithm, value
-        return original(self, response_headers)
+        response_headers[f"x-amz-checksum-{algorithm.lower()}"] = declared
+        return algorithm, declared
 
     S3Response._get_checksum = get_checksum
+
+
+def _install_s3_policy_conditions() -> None:
+    """Gap: moto evaluates a bucket policy ignoring its Conditions, so the usual
+    "Deny s3:* when aws:SecureTransport is false" denies every request. The
+    emulator stands for HTTPS AWS, where such statements match nothing, so
+    statements with a Condition are left out of moto's evaluation."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy)
+        statements = document.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        unconditional = [statement for statement in statements if "Condition" not in statement]
+        if not unconditional:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**document, "Statement": unconditional})).is_action_permitted(
+            action, resource)
+
+    FakeBucket.get_permission = get_permission

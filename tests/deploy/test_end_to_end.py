@@ -1,0 +1,246 @@
+"""The whole deploy flow through ./deploy.sh against the local emulator, for both
+systems: bootstrap, a first deploy, an update that modifies, a run with nothing to do;
+and the refusals a person meets on the way (a pinned image on a first deploy, a
+replaced table, a typed name for destroy).
+
+Each flow works in its own copy of the checkout (edited and rebuilt as a person
+would) against its own `./deploy.sh local-server`; `--local` is tested on the real
+checkout, whose templates it only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tap.paths import REPO
+
+COPIED = ("src", "functions", "config", "templates", "docs", "build.py", "deploy.sh", "requirements.txt")
+ENV = {**os.environ, "VIRTUAL_ENV": sys.prefix}
+
+
+def copy_checkout(target: Path) -> Path:
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Checkout:
+    """A copy of the repository with its own emulator, driven like a person would."""
+
+    def __init__(self, root: Path, url: str):
+        self.root = root
+        self.url = url
+
+    def deploy_sh(self, *args: str, answer: str | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [str(self.root / "deploy.sh"), "--endpoint-url", self.url, *args], input=answer,
+            capture_output=True, text=True, env=ENV, timeout=600,
+        )
+        print(result.stdout, result.stderr, sep="\n")  # shown when a test fails
+        return result
+
+    def build(self, system: str, env: str) -> None:
+        subprocess.run([sys.executable, str(self.root / "build.py"), "--system", system, "--env", env,
+                        "--no-lint"], check=True, capture_output=True, env=ENV, timeout=300)
+
+    def edit_config(self, system: str, env: str, old: str, new: str) -> None:
+        path = self.root / "config" / system / f"{env}.toml"
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new))
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    root = copy_checkout(tmp_path / "checkout")
+    port = free_port()
+    server = subprocess.Popen([str(root / "deploy.sh"), "local-server", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+            time.sleep(0.2)
+    yield Checkout(root, f"http://127.0.0.1:{port}")
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def public_key(tmp_path_factory) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("keys") / "public.pem"
+    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+def review_rows(stdout: str) -> list[list[str]]:
+    """The rows of the review table: action, address, type, replace, ..."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["action", "resource"])
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_distribution_bootstrap_deploy_update_and_no_change(checkout, public_key):
+    bootstrap = checkout.deploy_sh("bootstrap", "--yes")
+    assert bootstrap.returncode == 0
+    assert "CREATE_COMPLETE" in bootstrap.stdout and "ArtifactBucketName" in bootstrap.stdout
+
+    first = checkout.deploy_sh("deploy", "distribution", "dev", "--yes",
+                               "--parameter", f"SigningPublicKey=file://{public_key}")
+    assert first.returncode == 0
+    rows = review_rows(first.stdout)
+    assert {row[0] for row in rows} == {"Add"} and ["Add", "DatabaseStack/LicensesTable",
+                                                    "AWS::DynamoDB::Table", "-"] in rows
+    assert re.search(r"\d\d:\d\d +\d+/\d+  CREATE_COMPLETE +DatabaseStack/LicensesTable", first.stdout)
+    assert "CREATE_COMPLETE in " in first.stdout and "termination protection on" in first.stdout
+    assert re.search(r"\n  ApiUrl +https://", first.stdout)
+
+    cloudformation = checkout.client("cloudformation")
+    root = cloudformation.describe_stacks(StackName="tap-distribution-dev")["Stacks"][0]
+    assert root["EnableTerminationProtection"] is True
+    database = cloudformation.describe_stack_resource(
+        StackName="tap-distribution-dev", LogicalResourceId="DatabaseStack")["StackResourceDetail"]
+    policy = json.loads(cloudformation.get_stack_policy(
+        StackName=database["PhysicalResourceId"])["StackPolicyBody"])
+    assert policy["Statement"][1]["Resource"] == ["LogicalResourceId/AnalyticsTable",
+                                                  "LogicalResourceId/LicensesTable"]
+    manifest = json.loads((checkout.root / "templates/distribution/dev/manifest.json").read_text())
+    keys = {obj["Key"] for obj in checkout.client("s3").list_objects_v2(
+        Bucket="tap-assets-123456789012-us-east-1")["Contents"]}
+    assert {artifact["s3_key"] for artifact in manifest["artifacts"]} <= keys
+
+    # An update that modifies: more memory for the regional functions. The signing key is
+    # not given again: the deployed value is kept.
+    checkout.edit_config("distribution", "dev", "memory_mb = 256", "memory_mb = 512")
+    checkout.build("distribution", "dev")
+    update = checkout.deploy_sh("deploy", "distribution", "dev", "--yes")
+    assert update.returncode == 0
+    assert "parameter   SigningPublicKey (kept from the deployed stack)" in update.stdout
+    assert "2 sent" in update.stdout  # the root and the functions template; zips are unchanged
+    changed = {(row[0], row[1]) for row in review_rows(update.stdout) if not row[0] == "Modify" or
+               row[1].startswith("FunctionsStack/")}
+    assert changed == {("Modify", "FunctionsStack/LicenseApi"), ("Modify", "FunctionsStack/UsageTracking")}
+    assert "UPDATE_COMPLETE in " in update.stdout
+
+    nothing = checkout.deploy_sh("deploy", "distribution", "dev", "--yes")
+    assert nothing.returncode == 0
+    assert "no changes: stack tap-distribution-dev already matches templates/" in nothing.stdout
+    assert "0 sent" in nothing.stdout
+
+
+def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key):
+    assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
+    assert checkout.deploy_sh("deploy", "distribution", "dev", "--yes",
+                              "--parameter", f"SigningPublicKey=file://{public_key}").returncode == 0
+    checkout.edit_config("distribution", "dev", 'licenses_table_name = "tap-distribution-dev-licenses"',
+                         'licenses_table_name = "tap-distribution-dev-licences"')
+    checkout.build("distribution", "dev")
+
+    refused = checkout.deploy_sh("deploy", "distribution", "dev", "--yes")
+    assert refused.returncode == 3
+    assert ("DatabaseStack/LicensesTable (AWS::DynamoDB::Table): would be replaced: the stack moves to a "
+            "new, empty resource; the old one stays in the account, outside the stack") in refused.stderr
+    assert "--allow-replace DatabaseStack/LicensesTable" in refused.stderr
+
+    reviewed = checkout.deploy_sh("deploy", "distribution", "dev", "--no-execute",
+                                  "--allow-replace", "DatabaseStack/LicensesTable")
+    assert reviewed.returncode == 0
+    arn = re.search(r"\./deploy\.sh execute (\S+)", reviewed.stdout).group(1)
+    saved = checkout.root / ".cache/reviews/tap-distribution-dev" / f"{arn.split('/')[1]}.md"
+    assert "| Modify | DatabaseStack/LicensesTable | AWS::DynamoDB::Table | True | TableName | template |" in \
+        saved.read_text()
+    executed = checkout.deploy_sh("execute", arn)
+    assert executed.returncode == 0
+    assert "UPDATE_COMPLETE" in executed.stdout
+    again = checkout.deploy_sh("execute", arn)
+    assert again.returncode == 2 and "not AVAILABLE" in again.stderr
+
+    destroy = checkout.deploy_sh("destroy", "distribution", "dev", answer="tap-distribution-dev\n")
+    assert destroy.returncode == 0
+    assert "tap-distribution-dev deleted." in destroy.stdout
+    assert re.search(r"DatabaseStack/LicensesTable \(AWS::DynamoDB::Table, Retain\): tap-distribution-dev-licences",
+                     destroy.stdout)
+    tables = checkout.client("dynamodb").list_tables()["TableNames"]
+    assert {"tap-distribution-dev-licenses", "tap-distribution-dev-licences"} <= set(tables)
+
+
+def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
+    assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
+    pinned = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert pinned.returncode == 2
+    assert "pre-flight refused the deploy" in pinned.stderr
+    assert "runs image tag 3f9c2a1e8b7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f" in pinned.stderr
+    assert "upload " not in pinned.stdout  # refused before anything was uploaded
+
+    checkout.edit_config("microservices", "dev", 'image_tag = "3f9c2a1e8b7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f"\n', "")
+    checkout.build("microservices", "dev")
+    first = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert first.returncode == 0
+    assert "CREATE_COMPLETE in " in first.stdout
+    assert "CloudFrontPrefixListId (looked up in the account)" in first.stdout
+    assert re.search(r"\n  ClusterName +\S+", first.stdout)
+
+    with (checkout.root / "config/microservices/dev.toml").open("a") as config:
+        config.write('\n[[services]]\nname = "search"\nrepository = "example-org/search"\nbranch = "main"\n'
+                     'port = 8080\ncpu = 256\nmemory = 512\nhealth_check_path = "/health"\n'
+                     'path_pattern = "/search/*"\n')
+    checkout.build("microservices", "dev")
+    added = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert added.returncode == 0
+    rows = review_rows(added.stdout)
+    real = [row for row in rows if "unchanged" not in " ".join(row)]
+    assert {row[0] for row in real} == {"Add"}
+    assert all("Search" in row[1] for row in real)
+    assert "UPDATE_COMPLETE in " in added.stdout
+
+    nothing = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert nothing.returncode == 0 and "no changes" in nothing.stdout
+
+
+def test_local_runs_a_whole_deploy_in_a_fresh_emulated_account(public_key):
+    result = subprocess.run(
+        [str(REPO / "deploy.sh"), "--local", "deploy", "distribution", "dev", "--yes",
+         "--parameter", f"SigningPublicKey=file://{public_key}"],
+        capture_output=True, text=True, env=ENV, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("local emulator at http://127.0.0.1:")
+    assert "local emulator: tap-bootstrap deployed" in result.stdout
+    assert "CREATE_COMPLETE in " in result.stdout
