@@ -286,7 +286,7 @@ def execute(aws: Aws, console: Console, workspace: Workspace, change_review: Rev
         protection.apply_policies(cfn, protection.policies_for_update(old, protected, lifted), deployed)
     stack_id = stacks.describe(cfn, change_review.stack_name)["StackId"]
     follower = Follower(cfn, stack_id, console.out, workspace.poll_seconds, workspace.sleep,
-                        expected=len(change_review.rows))
+                        expected=len(change_review.real))
     follower.start({path: stack.stack_id for path, stack in deployed.items()})
     console.say(f"\nexecuting {change_review.change_set_arn.rsplit('/', 2)[-2]} on {change_review.stack_name}")
     cfn.execute_change_set(ChangeSetName=change_review.change_set_arn)

@@ -173,7 +173,7 @@ class Follower:
         done = f"{len(self._completed):>4}/{self.expected}" if self.expected else f"{len(self._completed):>4}"
         failed = event.status.endswith("_FAILED") and event.reason
         self.out.write(
-            f"  {elapsed // 60:02d}:{elapsed % 60:02d} {done}  {event.status:<28} {event.address}  "
+            f"  {elapsed // 60:02d}:{elapsed % 60:02d} {done}  {event.status:<35} {event.address}  "
             f"{event.resource_type}{f'  {event.reason}' if failed else ''}\n"
         )
         self.out.flush()

@@ -45,11 +45,6 @@ class Row:
     fate: str = ""  # what happens to a stateful resource's data
     lost: bool = False
 
-    @property
-    def replaces(self) -> str:
-        if self.reconciled and self.replacement in ("True", "Conditional"):
-            return "no*"
-        return self.replacement or "-"
 
 
 @dataclass(frozen=True)
@@ -88,9 +83,18 @@ class Review:
     def left_behind(self) -> list[Row]:
         return [row for row in self.rows if row.fate and not row.lost]
 
+    @property
+    def real(self) -> list[Row]:
+        """The changes that change something (the rest only echo other stacks' outputs)."""
+        return [row for row in self.rows if not row.reconciled]
+
+    @property
+    def echoes(self) -> list[Row]:
+        return [row for row in self.rows if row.reconciled]
+
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
-        for row in self.rows:
+        for row in self.real:
             found[row.action] = found.get(row.action, 0) + 1
         return found
 
@@ -122,7 +126,7 @@ def build_rows(
     deployed: Mapping[Path, DeployedStack],
     changed_root_parameters: frozenset[str],
 ) -> list[Row]:
-    reconciler = Reconciler(new_template, old_template, changed_root_parameters)
+    reconciler = Reconciler(tree, new_template, old_template, changed_root_parameters)
     return list(_rows(tree, new_template, old_template, deployed, reconciler))
 
 
@@ -130,8 +134,7 @@ def _rows(
     node: ChangeSetNode, new_template: TemplateOf, old_template: TemplateOf,
     deployed: Mapping[Path, DeployedStack], reconciler: "Reconciler",
 ) -> Iterator[Row]:
-    changes = {change["LogicalResourceId"]: change for change in node.changes}
-    for logical_id, change in changes.items():
+    for logical_id, change in _changes_by_id(node).items():
         if change["ResourceType"] == NESTED_STACK_TYPE:
             if logical_id in node.children:
                 yield from _rows(node.children[logical_id], new_template, old_template, deployed,
@@ -140,8 +143,12 @@ def _rows(
             if change["Action"] == "Remove" and (*node.path, logical_id) in deployed:
                 yield from _removed_stack_rows((*node.path, logical_id), old_template, deployed)
                 continue
-        reconciled = UNCHANGED_SOURCE if reconciler.spurious(node.path, logical_id, changes) else ""
+        reconciled = UNCHANGED_SOURCE if reconciler.spurious(node.path, logical_id) else ""
         yield _row(node.path, change, new_template, old_template, reconciled)
+
+
+def _changes_by_id(node: ChangeSetNode) -> dict[str, dict[str, Any]]:
+    return {change["LogicalResourceId"]: change for change in node.changes}
 
 
 def _row(
@@ -215,25 +222,26 @@ def _cause(detail: dict[str, Any]) -> str:
 
 class Reconciler:
     """Decides whether a change CloudFormation reports can be real, following its causes
-    back through the stack's own resources, its parameters, and up to the sibling
-    stacks whose outputs feed them."""
+    back through the stack's own resources, its parameters, and up to the outputs of the
+    sibling stacks that feed them, each read in its own nested change set."""
 
-    def __init__(self, new_template: TemplateOf, old_template: TemplateOf,
+    def __init__(self, tree: ChangeSetNode, new_template: TemplateOf, old_template: TemplateOf,
                  changed_root_parameters: frozenset[str]):
+        self.changes = {node.path: _changes_by_id(node) for node in tree.walk()}
         self.new = new_template
         self.old = old_template
         self.changed_root_parameters = changed_root_parameters
         self.input_unchanged = lru_cache(maxsize=None)(self._input_unchanged)
-        self.stack_unchanged = lru_cache(maxsize=None)(self._stack_unchanged)
+        self.output_unchanged = lru_cache(maxsize=None)(self._output_unchanged)
 
-    def spurious(self, path: Path, logical_id: str, changes: Mapping[str, dict[str, Any]],
-                 visiting: frozenset[str] = frozenset()) -> bool:
-        """True when a Modify of `logical_id` (in the change set of the stack at `path`,
-        whose changes are `changes`) cannot change anything: each of its details is a
-        value whose source is unchanged, feeding a property the template did not change."""
-        change = changes.get(logical_id)
+    def spurious(self, path: Path, logical_id: str, visiting: frozenset[str] = frozenset()) -> bool:
+        """True when the change of `logical_id` in the stack at `path` cannot change
+        anything: each of its details is a value whose source is unchanged, feeding a
+        property the template did not change. A resource not in the change set is not
+        changing at all."""
+        change = self.changes.get(path, {}).get(logical_id)
         if change is None:
-            return True  # not changing at all
+            return True
         if change["Action"] != "Modify" or logical_id in visiting or not change.get("Details"):
             return False
         visiting = visiting | {logical_id}
@@ -245,17 +253,23 @@ class Reconciler:
                 if not self.input_unchanged(path, entity):
                     return False
             elif source == "ResourceReference":
-                # A Ref is the physical id, which changes only when that resource is replaced.
-                cause = changes.get(entity)
-                if cause is not None and cause.get("Replacement", "False") != "False" and \
-                        not self.spurious(path, entity, changes, visiting):
+                if self._replaced(path, entity, visiting):
                     return False
             elif source == "ResourceAttribute":
-                if not self.spurious(path, entity.split(".", 1)[0], changes, visiting):
+                if not self.spurious(path, entity.split(".", 1)[0], visiting):
                     return False
             else:
                 return False
         return True
+
+    def _replaced(self, path: Path, logical_id: str, visiting: frozenset[str] = frozenset()) -> bool:
+        """The resource gets a new physical id (its Ref changes) in this change set."""
+        change = self.changes.get(path, {}).get(logical_id)
+        if change is None:
+            return False
+        if change["Action"] != "Modify":
+            return True
+        return change.get("Replacement", "False") != "False" and not self.spurious(path, logical_id, visiting)
 
     def _property_unchanged(self, path: Path, logical_id: str, target: dict[str, Any]) -> bool:
         old, new = _resource(self.old(path), logical_id), _resource(self.new(path), logical_id)
@@ -275,38 +289,50 @@ class Reconciler:
         new = _resource(self.new(parent), logical_id).get("Properties", {}).get("Parameters", {})
         if parameter not in new or old.get(parameter) != new[parameter]:
             return False
-        return self._expression_unchanged(parent, new[parameter])
+        return self._value_unchanged(parent, new[parameter])
 
-    def _expression_unchanged(self, path: Path, expression: Any) -> bool:
+    def _output_unchanged(self, path: Path, output: str) -> bool:
+        """Output `output` of the nested stack at `path` keeps its deployed value: the
+        same expression, over values that do not change in this update."""
+        old = (self.old(path) or {}).get("Outputs", {}).get(output)
+        new = (self.new(path) or {}).get("Outputs", {}).get(output)
+        return old is not None and old == new and self._value_unchanged(path, new.get("Value"))
+
+    def _value_unchanged(self, path: Path, expression: Any) -> bool:
+        """An expression of the stack at `path` evaluates as it did when deployed."""
         if isinstance(expression, list):
-            return all(self._expression_unchanged(path, item) for item in expression)
+            return all(self._value_unchanged(path, item) for item in expression)
         if not isinstance(expression, dict):
             return True
+        template = self.new(path) or {}
         if "Ref" in expression:
             name = expression["Ref"]
             if name.startswith("AWS::"):
                 return True
-            return name in (self.new(path) or {}).get("Parameters", {}) and self.input_unchanged(path, name)
+            if name in template.get("Parameters", {}):
+                return self.input_unchanged(path, name)
+            return name in template.get("Resources", {}) and not self._replaced(path, name)
+        if "Fn::GetAtt" in expression:
+            return self._attribute_unchanged(path, *expression["Fn::GetAtt"])
         if "Fn::If" in expression or "Condition" in expression:
             name = expression.get("Condition") or expression["Fn::If"][0]
-            condition = (self.new(path) or {}).get("Conditions", {}).get(name)
+            condition = template.get("Conditions", {}).get(name)
             branches = expression.get("Fn::If", [None])[1:]
-            return condition is not None and self._expression_unchanged(path, [condition, *branches])
-        if "Fn::GetAtt" in expression:
-            logical_id, attribute = expression["Fn::GetAtt"]
-            resource = _resource(self.new(path), logical_id)
-            return (resource.get("Type") == NESTED_STACK_TYPE and attribute.startswith("Outputs.")
-                    and self.stack_unchanged((*path, logical_id)))
-        return all(self._expression_unchanged(path, value) for value in expression.values())
+            return condition is not None and self._value_unchanged(path, [condition, *branches])
+        return all(self._value_unchanged(path, value) for value in expression.values())
 
-    def _stack_unchanged(self, path: Path) -> bool:
-        """The nested stack at `path` keeps its template and inputs, so its outputs stand."""
-        parent, logical_id = path[:-1], path[-1]
-        old, new = _resource(self.old(parent), logical_id), _resource(self.new(parent), logical_id)
-        if not old or old.get("Properties") != new.get("Properties"):
+    def _attribute_unchanged(self, path: Path, logical_id: str, attribute: str) -> bool:
+        resource = _resource(self.new(path), logical_id)
+        if resource.get("Type") == NESTED_STACK_TYPE:
+            return attribute.startswith("Outputs.") and self.output_unchanged(
+                (*path, logical_id), attribute.removeprefix("Outputs."))
+        if not resource:
             return False
-        parameters = new.get("Properties", {}).get("Parameters", {})
-        return all(self._expression_unchanged(parent, value) for value in parameters.values())
+        # An ARN names the resource, so it changes only with a new physical resource;
+        # other attributes may change with any update of it.
+        if attribute.endswith("Arn"):
+            return not self._replaced(path, logical_id)
+        return self.spurious(path, logical_id)
 
 
 # --- the gate ---------------------------------------------------------------------------------
@@ -335,12 +361,14 @@ COLUMNS = ("action", "resource", "type", "replace", "changed", "cause")
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    cause = "unchanged sibling output" if row.reconciled else ", ".join(row.causes)
-    return (row.action, row.address, row.resource_type, row.replaces, ", ".join(row.properties), cause)
+    return (row.action, row.address, row.resource_type, row.replacement or "-", ", ".join(row.properties),
+            ", ".join(row.causes))
 
 
 def table(review: Review) -> str:
-    rows = [COLUMNS, *(_cells(row) for row in review.rows)]
+    """The review as a person reads it in a terminal: the changes that change something,
+    then what they mean for stateful resources."""
+    rows = [COLUMNS, *(_cells(row) for row in review.real)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     return "\n".join([_heading(review), "", *lines, "", *_footer(review)]).rstrip() + "\n"
@@ -352,7 +380,7 @@ def markdown(review: Review) -> str:
 
     lines = [f"### {_heading(review)}", "", "| " + " | ".join(COLUMNS) + " |",
              "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(escape(cell) or " " for cell in _cells(row)) + " |" for row in review.rows]
+    lines += ["| " + " | ".join(escape(cell) or " " for cell in _cells(row)) + " |" for row in review.real]
     return "\n".join([*lines, "", *_footer(review)]).rstrip() + "\n"
 
 
@@ -367,14 +395,19 @@ def _footer(review: Review) -> list[str]:
     summary = ", ".join(f"{counts[action]} {verb}" for action, verb in (
         ("Add", "to add"), ("Modify", "to modify"), ("Remove", "to remove"), ("Import", "to import"),
         ("Dynamic", "dynamic")) if action in counts)
-    lines = [f"{len(review.rows)} changes: {summary or 'none'}"]
+    lines = [f"{len(review.real)} changes: {summary or 'none'}"]
     for change in review.parameters:
         lines.append(f"parameter {change.name}: {_shown(change.old)} -> {_shown(change.new)} "
                      f"({change.source})")
-    if any(row.reconciled for row in review.rows):
-        lines.append(f"* CloudFormation reports these as possible replacements because the value "
-                     f"comes from another nested stack's output; that stack and its inputs are "
-                     f"unchanged, so the value is too ({ISSUE_759}).")
+    if review.echoes:
+        stacks: dict[str, int] = {}
+        for row in review.echoes:
+            stack = row.address.rsplit("/", 1)[0] if "/" in row.address else "(root)"
+            stacks[stack] = stacks.get(stack, 0) + 1
+        where = ", ".join(f"{stack} {count}" for stack, count in stacks.items())
+        lines.append(f"and {len(review.echoes)} more that CloudFormation lists because their values come "
+                     f"from other stacks' outputs, which this update leaves as they are ({where}; "
+                     f"in the saved review; {ISSUE_759})")
     for heading, rows in (("Left behind in the account (kept by their DeletionPolicy):", review.left_behind),
                           ("Allowed by --allow-replace:", [r for r in review.lost if r.address in review.allowed]),
                           ("Would lose stateful resources (the deploy stops):", review.blocked)):
