@@ -124,7 +124,7 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     console.say()
     console.say(review.table(change_review).rstrip())
     saved = save_review(workspace, change_review)
-    console.say(f"\nreview saved: {saved}")
+    console.say(f"\nreview saved: {_shown_path(saved)} (and .md)")
     review.gate(change_review)
     if options.no_execute:
         console.say(f"not executed (--no-execute). Execute it after approval with:\n"
@@ -309,6 +309,14 @@ def execute(aws: Aws, console: Console, workspace: Workspace, change_review: Rev
                 f"stack policies protect {sum(map(len, standing.values()))} stateful resources")
     print_outputs(console, final)
     return 0
+
+
+def _shown_path(path: FilePath) -> str:
+    """A path as the person at the terminal would type it: relative to where they are."""
+    try:
+        return str(path.relative_to(FilePath.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _path(key: str) -> Path:
