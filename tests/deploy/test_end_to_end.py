@@ -168,6 +168,18 @@ def test_distribution_bootstrap_deploy_update_and_no_change(checkout, public_key
     assert "no changes: stack tap-distribution-dev already matches templates/" in nothing.stdout
     assert "0 sent" in nothing.stdout
 
+    status = checkout.deploy_sh("status", "distribution", "dev")
+    assert status.returncode == 0
+    assert "tap-distribution-dev in account 123456789012, us-east-1: UPDATE_COMPLETE, termination " \
+        "protection on" in status.stdout
+    assert re.search(r"\n  FunctionsStack +UPDATE_COMPLETE ", status.stdout)
+    assert len(re.findall(r"\n  \w+Stack +\w+_COMPLETE ", status.stdout)) == 7
+    events = checkout.deploy_sh("events", "distribution", "dev", "--limit", "3")
+    assert events.stdout.splitlines()[-1].split()[2:4] == ["UPDATE_COMPLETE", "tap-distribution-dev"]
+    assert len(events.stdout.splitlines()) == 3
+    outputs = checkout.deploy_sh("outputs", "distribution", "dev")
+    assert re.search(r"\n  LicensesTableName +tap-distribution-dev-licenses\n", outputs.stdout)
+
 
 def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key):
     assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
@@ -232,6 +244,15 @@ def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     assert {row[0] for row in rows} == {"Add"}
     assert all("Search" in row[1] for row in rows)
     assert "UPDATE_COMPLETE in " in added.stdout
+
+    # A stateful resource changed in place (a log group's retention) is not gated.
+    checkout.edit_config("microservices", "dev", "flow_log_retention_days = 90", "flow_log_retention_days = 30")
+    checkout.build("microservices", "dev")
+    modified = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert modified.returncode == 0
+    assert [row[:5] for row in review_rows(modified.stdout)] == [
+        ["Modify", "NetworkStack/FlowLogGroup", "AWS::Logs::LogGroup", "False", "RetentionInDays"]]
+    assert "UPDATE_COMPLETE in " in modified.stdout
 
     nothing = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
     assert nothing.returncode == 0 and "no changes" in nothing.stdout

@@ -334,3 +334,37 @@ def test_a_root_parameter_is_a_source_like_any_other(cloudformation, microservic
         tree = changesets.read_tree(cloudformation, DB_ROOT_CS)
     rows = review.build_rows(tree, microservices_dev.get, microservices_dev.get, {}, changed_parameters)
     assert by_address(rows)["SecurityStack/LoadBalancerSecurityGroup"].reconciled == reconciled
+
+
+def test_an_arn_read_within_a_stack_stands_while_its_resource_is_updated_in_place(cloudformation,
+                                                                                 microservices_dev):
+    """A log group's retention changes; the role and the flow log that read its ARN, and the
+    role's ARN, are listed as dynamic changes but change nothing."""
+    old = microservices_dev
+    new = changed(old, ("NetworkStack",), "FlowLogGroup", "RetentionInDays", 30)
+    root = change_set("tap-20261202-070000", DB_ROOT_CS, DB_ROOT, stack_arn(DB_ROOT), [
+        resource_change("Modify", "NetworkStack", "AWS::CloudFormation::Stack",
+                        physical_id=stack_arn(f"{DB_ROOT}-NetworkStack-1ABC"), nested=NETWORK_CS,
+                        details=[detail("TemplateURL", "Never", "Static", "DirectModification")]),
+    ])
+    network = change_set("tap-20261202-070000-NetworkStack", NETWORK_CS, f"{DB_ROOT}-NetworkStack-1ABC",
+                         stack_arn(f"{DB_ROOT}-NetworkStack-1ABC"), [
+        resource_change("Modify", "FlowLog", "AWS::EC2::FlowLog", physical_id="fl-0a1b2c3d4e5f60718",
+                        replacement="Conditional",
+                        details=[detail("DeliverLogsPermissionArn", "Always", "Dynamic", "ResourceAttribute",
+                                        "FlowLogRole.Arn")]),
+        resource_change("Modify", "FlowLogGroup", "AWS::Logs::LogGroup", physical_id="tap-dev-flow-logs",
+                        replacement="False",
+                        details=[detail("RetentionInDays", "Never", "Static", "DirectModification")]),
+        resource_change("Modify", "FlowLogRole", "AWS::IAM::Role", physical_id="tap-dev-FlowLogRole-1ABC",
+                        replacement="False",
+                        details=[detail("Policies", "Never", "Dynamic", "ResourceAttribute", "FlowLogGroup.Arn")]),
+    ], parent=DB_ROOT_CS)
+    with Stubber(cloudformation) as stubber:
+        stubber.add_response("describe_change_set", root, {"ChangeSetName": DB_ROOT_CS})
+        stubber.add_response("describe_change_set", network, {"ChangeSetName": NETWORK_CS})
+        tree = changesets.read_tree(cloudformation, DB_ROOT_CS)
+    rows = review.build_rows(tree, new.get, old.get, {}, frozenset())
+    made = Review(DB_ROOT, DB_ROOT_CS, "UPDATE", "123456789012", "us-east-1", rows)
+    assert [row.address for row in made.real] == ["NetworkStack/FlowLogGroup"]
+    assert [row.address for row in made.echoes] == ["NetworkStack/FlowLog", "NetworkStack/FlowLogRole"]

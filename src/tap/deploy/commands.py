@@ -94,9 +94,9 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     cfn = aws.client("cloudformation")
     console.say(f"tap deploy {release.manifest.get('system')} {env or ''}".rstrip()
                 + f" -> stack {stack_name} in account {aws.account_id}, {aws.region}")
-    functions = [a for a in release.artifacts if a.kind != "template"]
-    console.say(f"  build       {release.label} is current; {len(functions)} function zips built "
-                "and checked against its manifest")
+    zips = sum(artifact.kind == "function" for artifact in release.artifacts)
+    packaged = f"; {zips} function zips built and checked against its manifest" if zips else ""
+    console.say(f"  build       {release.label} is current{packaged}")
 
     stack = current_stack(cfn, stack_name, console, workspace, options.recreate)
     deployed = stacks.deployed_tree(cfn, stack["StackId"]) if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS" else {}

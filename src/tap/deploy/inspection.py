@@ -60,7 +60,7 @@ def events(aws: Aws, console: Console, workspace: Workspace, stack_name: str, li
                    for raw in page if not (path and raw.get("PhysicalResourceId") == deployed.stack_id)]
     for event in sorted(latest, key=lambda e: e.timestamp)[-limit:]:
         reason = f"  {event.reason}" if event.reason else ""
-        console.say(f"  {event.timestamp:%Y-%m-%d %H:%M:%S}  {event.status:<28} {event.address}  "
+        console.say(f"  {event.timestamp:%Y-%m-%d %H:%M:%S}  {event.status:<35} {event.address}  "
                     f"{event.resource_type}{reason}")
     if follow and stacks.is_busy(root["StackStatus"]):
         console.say(f"following {stack_name} ({root['StackStatus']}); Ctrl-C stops following, not the stack")

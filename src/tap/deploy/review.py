@@ -256,7 +256,8 @@ class Reconciler:
                 if self._replaced(path, entity, visiting):
                     return False
             elif source == "ResourceAttribute":
-                if not self.spurious(path, entity.split(".", 1)[0], visiting):
+                logical_id_of_source, _, attribute = entity.partition(".")
+                if not self._attribute_unchanged(path, logical_id_of_source, attribute, visiting):
                     return False
             else:
                 return False
@@ -321,7 +322,8 @@ class Reconciler:
             return condition is not None and self._value_unchanged(path, [condition, *branches])
         return all(self._value_unchanged(path, value) for value in expression.values())
 
-    def _attribute_unchanged(self, path: Path, logical_id: str, attribute: str) -> bool:
+    def _attribute_unchanged(self, path: Path, logical_id: str, attribute: str,
+                             visiting: frozenset[str] = frozenset()) -> bool:
         resource = _resource(self.new(path), logical_id)
         if resource.get("Type") == NESTED_STACK_TYPE:
             return attribute.startswith("Outputs.") and self.output_unchanged(
@@ -331,8 +333,8 @@ class Reconciler:
         # An ARN names the resource, so it changes only with a new physical resource;
         # other attributes may change with any update of it.
         if attribute.endswith("Arn"):
-            return not self._replaced(path, logical_id)
-        return self.spurious(path, logical_id)
+            return not self._replaced(path, logical_id, visiting)
+        return self.spurious(path, logical_id, visiting)
 
 
 # --- the gate ---------------------------------------------------------------------------------
