@@ -208,6 +208,9 @@ def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key
     again = checkout.deploy_sh("execute", arn)
     assert again.returncode == 2 and "not AVAILABLE" in again.stderr
 
+    mistyped = checkout.deploy_sh("destroy", "distribution", "dev", answer="tap-distribution\n")
+    assert mistyped.returncode == 2
+    assert "typed 'tap-distribution', not 'tap-distribution-dev': nothing was deleted" in mistyped.stderr
     destroy = checkout.deploy_sh("destroy", "distribution", "dev", answer="tap-distribution-dev\n")
     assert destroy.returncode == 0
     assert "tap-distribution-dev deleted." in destroy.stdout
