@@ -87,53 +87,85 @@ def target_name(system: str, env: str | None) -> str:
 def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: str | None,
            options: DeployOptions) -> int:
     started = time.monotonic()
-    release = artifacts.prepare(system, env, workspace.config_dir, workspace.templates_dir,
-                                workspace.cache_dir)
-    check_region(release, aws)
     stack_name = options.stack_name or default_stack_name(system, env)
-    cfn = aws.client("cloudformation")
-    console.say(f"tap deploy {release.manifest.get('system')} {env or ''}".rstrip()
-                + f" -> stack {stack_name} in account {aws.account_id}, {aws.region}")
-    zips = sum(artifact.kind == "function" for artifact in release.artifacts)
-    packaged = f"; {zips} function zips built and checked against its manifest" if zips else ""
-    console.say(f"  build       {release.label} is current{packaged}")
-
-    stack = current_stack(cfn, stack_name, console, workspace, options.recreate)
-    deployed = stacks.deployed_tree(cfn, stack["StackId"]) if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS" else {}
+    release = checked_release(aws, console, workspace, system, env, stack_name)
+    stack, deployed = stack_state(aws, console, workspace, stack_name, options.recreate)
     values = resolve_parameters(aws, workspace, release, stack, options)
     for value in values:
         console.say(f"  parameter   {value.name} ({value.source})")
     bucket, owner = artifact_bucket(aws, values) if system != BOOTSTRAP else (None, aws.account_id)
+    check_account(aws, console, release, stack_name, values, deployed, bucket, owner)
+    if bucket is not None:
+        upload_artifacts(aws, console, release, bucket, owner)
+    tree = create_change_set(aws, console, workspace, release, stack_name, stack, values, bucket)
+    if tree is None:
+        return 0
+    change_review = review_of(aws, release, stack, deployed, values, tree, options.allow_replace)
+    show_review(console, workspace, change_review)
+    review.gate(change_review)
+    if not confirmed(console, change_review, options):
+        return 0
+    return execute(aws, console, workspace, change_review, deployed, started)
+
+
+def checked_release(aws: Aws, console: Console, workspace: Workspace, system: str, env: str | None,
+                    stack_name: str) -> Release:
+    """The folder of templates/ to deploy, current with the sources, its zips on disk."""
+    release = artifacts.prepare(system, env, workspace.config_dir, workspace.templates_dir,
+                                workspace.cache_dir)
+    check_region(release, aws)
+    console.say(f"tap deploy {target_name(system, env)} -> stack {stack_name} in account "
+                f"{aws.account_id}, {aws.region}")
+    zips = sum(artifact.kind == "function" for artifact in release.artifacts)
+    packaged = f"; {zips} function zips built and checked against its manifest" if zips else ""
+    console.say(f"  build       {release.label} is current{packaged}")
+    return release
+
+
+def stack_state(aws: Aws, console: Console, workspace: Workspace, stack_name: str,
+                recreate: bool) -> tuple[dict[str, Any] | None, dict[Path, DeployedStack]]:
+    """The stack as it stands (None before a first deploy) and its deployed tree."""
+    cfn = aws.client("cloudformation")
+    stack = current_stack(cfn, stack_name, console, workspace, recreate)
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return stack, {}
+    return stack, stacks.deployed_tree(cfn, stack["StackId"])
+
+
+def check_account(aws: Aws, console: Console, release: Release, stack_name: str,
+                  values: list[parameters.Value], deployed: Mapping[Path, DeployedStack],
+                  bucket: str | None, owner: str) -> None:
     preflight.check(preflight.Target(
         aws=aws, stack_name=stack_name, templates=release.templates_by_path(),
-        root_parameters={v.name: v.value for v in values if v.value is not None},
+        root_parameters={value.name: value.value for value in values if value.value is not None},
         deployed=deployed, bucket=bucket, bucket_owner=owner,
     ))
     console.say("  pre-flight  passed: artefact bucket, images, certificates, fixed names, OIDC provider")
-    if bucket is not None:
-        summary = artifacts.upload(aws.client("s3"), bucket, release.artifacts, owner)
-        console.say(f"  upload      {len(release.artifacts)} artefacts to s3://{bucket}: "
-                    f"{summary.uploaded} sent ({summary.bytes_uploaded:,} bytes), "
-                    f"{summary.skipped} already there")
 
-    made = make_change_set(aws, console, workspace, release, stack_name, stack, deployed, values,
-                           bucket, options.allow_replace)
-    if made is None:
-        return 0
-    tree, change_review = made
+
+def upload_artifacts(aws: Aws, console: Console, release: Release, bucket: str, owner: str) -> None:
+    summary = artifacts.upload(aws.client("s3"), bucket, release.artifacts, owner)
+    console.say(f"  upload      {len(release.artifacts)} artefacts to s3://{bucket}: "
+                f"{summary.uploaded} sent ({summary.bytes_uploaded:,} bytes), {summary.skipped} already there")
+
+
+def show_review(console: Console, workspace: Workspace, change_review: Review) -> None:
     console.say()
     console.say(review.table(change_review).rstrip())
     saved = save_review(workspace, change_review)
     console.say(f"\nreview saved: {_shown_path(saved)} (and .md)")
-    review.gate(change_review)
+
+
+def confirmed(console: Console, change_review: Review, options: DeployOptions) -> bool:
+    """Whether to execute now; a change set not executed stays for `execute`."""
+    later = f"./deploy.sh execute {change_review.change_set_arn}"
     if options.no_execute:
-        console.say(f"not executed (--no-execute). Execute it after approval with:\n"
-                    f"  ./deploy.sh execute {change_review.change_set_arn}")
-        return 0
+        console.say(f"not executed (--no-execute). Execute it after approval with:\n  {later}")
+        return False
     if not options.yes and not console.confirm("Execute this change set? [y/N] "):
-        console.say(f"not executed; the change set stays for `./deploy.sh execute {tree.arn}`")
-        return 0
-    return execute(aws, console, workspace, change_review, deployed, started)
+        console.say(f"not executed; the change set stays for `{later}`")
+        return False
+    return True
 
 
 def check_region(release: Release, aws: Aws) -> None:
@@ -190,12 +222,12 @@ def artifact_bucket(aws: Aws, values: list[parameters.Value]) -> tuple[str, str]
     return bucket, owner
 
 
-def make_change_set(
+def create_change_set(
     aws: Aws, console: Console, workspace: Workspace, release: Release, stack_name: str,
-    stack: dict[str, Any] | None, deployed: Mapping[Path, DeployedStack],
-    values: list[parameters.Value], bucket: str | None, allowed: tuple[str, ...],
-) -> tuple[changesets.ChangeSetNode, Review] | None:
-    """Create the change set and review it; None when it would change nothing."""
+    stack: dict[str, Any] | None, values: list[parameters.Value], bucket: str | None,
+) -> changesets.ChangeSetNode | None:
+    """Create the root's change set and read its tree; None (and the change set deleted)
+    when it would change nothing."""
     cfn = aws.client("cloudformation")
     change_set_type = "UPDATE" if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
     root = release.root
@@ -209,7 +241,7 @@ def make_change_set(
         template=template, parameters=[value.as_cloudformation() for value in values],
         tags=release.manifest.get("stack_tags", {}),
         rollback_configuration=protection.rollback_configuration(stack),
-        description=f"tap {release.manifest.get('system')} {release.env or ''} root {root.sha256[:12]}",
+        description=f"tap {target_name(release.system, release.env)} root {root.sha256[:12]}",
     )
     console.say(f"  change set  {name} ({change_set_type}): waiting for CloudFormation to compute it")
     changesets.wait_until_created(cfn, arn, workspace.poll_seconds, workspace.sleep)
@@ -221,17 +253,26 @@ def make_change_set(
         return None
     if tree.status == "FAILED":
         raise DeployFailed(f"CloudFormation could not create change set {name}: {tree.status_reason}")
+    return tree
+
+
+def review_of(
+    aws: Aws, release: Release, stack: dict[str, Any] | None, deployed: Mapping[Path, DeployedStack],
+    values: list[parameters.Value], tree: changesets.ChangeSetNode, allowed: tuple[str, ...],
+) -> Review:
+    """The review of a change-set tree against the templates being deployed."""
+    cfn = aws.client("cloudformation")
     new_templates = release.templates_by_path()
-    after = stacks.describe(cfn, tree.stack_id)
     rows = review.build_rows(
         tree, new_templates.get, lambda path: deployed[path].template(cfn) if path in deployed else None,
         deployed, changed_root_parameters(values, stack, new_templates[()]),
     )
-    return tree, Review(
-        stack_name=stack_name, change_set_arn=arn, change_set_type=change_set_type,
+    return Review(
+        stack_name=tree.stack_name, change_set_arn=tree.arn,
+        change_set_type="UPDATE" if deployed else "CREATE",
         account=aws.account_id, region=aws.region, rows=rows,
         parameters=parameter_changes(values, stack), allowed=tuple(allowed),
-        stack_last_updated=last_updated(after),
+        stack_last_updated=last_updated(stacks.describe(cfn, tree.stack_id)),
         protected={"/".join(path): protection.protected_ids(template)
                    for path, template in new_templates.items()},
         target=target_name(release.system, release.env),
