@@ -16,7 +16,15 @@ from typing import Any, TextIO
 
 from tap import names, paths
 from tap.build import BOOTSTRAP
-from tap.deploy import artifacts, changesets, parameters, preflight, protection, review, stacks
+from tap.deploy import (
+    artifacts,
+    changesets,
+    parameters,
+    preflight,
+    protection,
+    review,
+    stacks,
+)
 from tap.deploy.artifacts import Release
 from tap.deploy.aws import Aws
 from tap.deploy.progress import Follower, explain_failure, is_final, succeeded

@@ -2854,7 +2854,9 @@ class StandIn:
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name not in self.attributes:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+            from moto.cloudformation.exceptions import (
+                UnformattedGetAttTemplateException,
+            )
 
             raise UnformattedGetAttTemplateException()
         return self.attributes[attribute_name]

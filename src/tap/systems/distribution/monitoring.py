@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Ref, Sub
-
-from troposphere import cloudwatch
+from troposphere import Ref, Sub, cloudwatch
 
 from tap.blocks.monitoring import (
     AlarmTopic,

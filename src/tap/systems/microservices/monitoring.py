@@ -15,7 +15,13 @@ from typing import Any
 
 from troposphere import Join, Ref, Sub, cloudwatch
 
-from tap.blocks.monitoring import PER_MINUTE, AlarmTopic, alarm, alarm_topic, rollback_alarms_output
+from tap.blocks.monitoring import (
+    PER_MINUTE,
+    AlarmTopic,
+    alarm,
+    alarm_topic,
+    rollback_alarms_output,
+)
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 
