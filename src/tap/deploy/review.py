@@ -15,7 +15,7 @@ output and does not count as a replacement.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -24,10 +24,10 @@ from tap.blocks.lifecycle import fate_of
 from tap.deploy.changesets import ChangeSetNode
 from tap.deploy.stacks import NESTED_STACK_TYPE, DeployedStack, Path, address
 from tap.errors import GateRefused, UserError
+from tap.valueflow import TemplateOf, ValueFlow, resource_of
 
 UNCHANGED_SOURCE = "caused by an unchanged sibling output"
 ISSUE_759 = "https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/759"
-TemplateOf = Callable[[Path], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,8 @@ def _row(
     action = change["Action"]
     details = change.get("Details", [])
     replacement = change.get("Replacement", "") if action == "Modify" else ""
-    new = _resource(new_template(path), logical_id)
-    old = _resource(old_template(path), logical_id)
+    new = resource_of(new_template(path), logical_id)
+    old = resource_of(old_template(path), logical_id)
     fate = fate_of(
         change["ResourceType"], action, "False" if reconciled else replacement,
         deletion_policy=old.get("DeletionPolicy"), update_replace_policy=new.get("UpdateReplacePolicy"),
@@ -188,17 +188,13 @@ def _removed_stack_rows(
         if summary["ResourceType"] == NESTED_STACK_TYPE and (*path, logical_id) in deployed:
             yield from _removed_stack_rows((*path, logical_id), old_template, deployed)
             continue
-        policy = _resource(template, logical_id).get("DeletionPolicy")
+        policy = resource_of(template, logical_id).get("DeletionPolicy")
         fate = fate_of(summary["ResourceType"], "Remove", deletion_policy=policy)
         yield Row(
             action="Remove", address=address(path, logical_id), resource_type=summary["ResourceType"],
             causes=("nested stack removed",), physical_id=summary.get("PhysicalResourceId", ""),
             fate=fate.summary if fate else "", lost=bool(fate and fate.lost),
         )
-
-
-def _resource(template: dict[str, Any] | None, logical_id: str) -> dict[str, Any]:
-    return (template or {}).get("Resources", {}).get(logical_id, {})
 
 
 def _target_name(detail: dict[str, Any]) -> str:
@@ -220,21 +216,18 @@ def _cause(detail: dict[str, Any]) -> str:
     return source or detail.get("Evaluation", "")
 
 
-class Reconciler:
+class Reconciler(ValueFlow):
     """Decides whether a change CloudFormation reports can be real, following its causes
     back through the stack's own resources, its parameters, and up to the outputs of the
     sibling stacks that feed them, each read in its own nested change set."""
 
     def __init__(self, tree: ChangeSetNode, new_template: TemplateOf, old_template: TemplateOf,
                  changed_root_parameters: frozenset[str]):
+        super().__init__(new_template, old_template, changed_root_parameters)
         self.changes = {node.path: _changes_by_id(node) for node in tree.walk()}
-        self.new = new_template
-        self.old = old_template
-        self.changed_root_parameters = changed_root_parameters
-        self.input_unchanged = lru_cache(maxsize=None)(self._input_unchanged)
-        self.output_unchanged = lru_cache(maxsize=None)(self._output_unchanged)
+        self.spurious = lru_cache(maxsize=None)(self._spurious)
 
-    def spurious(self, path: Path, logical_id: str, visiting: frozenset[str] = frozenset()) -> bool:
+    def _spurious(self, path: Path, logical_id: str) -> bool:
         """True when the change of `logical_id` in the stack at `path` cannot change
         anything: each of its details is a value whose source is unchanged, feeding a
         property the template did not change. A resource not in the change set is not
@@ -242,99 +235,35 @@ class Reconciler:
         change = self.changes.get(path, {}).get(logical_id)
         if change is None:
             return True
-        if change["Action"] != "Modify" or logical_id in visiting or not change.get("Details"):
+        if change["Action"] != "Modify" or not change.get("Details"):
             return False
-        visiting = visiting | {logical_id}
-        for detail in change["Details"]:
-            if not self._property_unchanged(path, logical_id, detail.get("Target", {})):
-                return False
-            source, entity = detail.get("ChangeSource"), detail.get("CausingEntity", "")
-            if source == "ParameterReference":
-                if not self.input_unchanged(path, entity):
-                    return False
-            elif source == "ResourceReference":
-                if self._replaced(path, entity, visiting):
-                    return False
-            elif source == "ResourceAttribute":
-                logical_id_of_source, _, attribute = entity.partition(".")
-                if not self._attribute_unchanged(path, logical_id_of_source, attribute, visiting):
-                    return False
-            else:
-                return False
-        return True
+        return all(self._detail_spurious(path, logical_id, detail) for detail in change["Details"])
 
-    def _replaced(self, path: Path, logical_id: str, visiting: frozenset[str] = frozenset()) -> bool:
-        """The resource gets a new physical id (its Ref changes) in this change set."""
+    def _detail_spurious(self, path: Path, logical_id: str, detail: dict[str, Any]) -> bool:
+        target = detail.get("Target", {})
+        name = target.get("Name") if target.get("Attribute") == "Properties" else None
+        if not self.property_unchanged(path, logical_id, name):
+            return False
+        source, entity = detail.get("ChangeSource"), detail.get("CausingEntity", "")
+        if source == "ParameterReference":
+            return self.input_unchanged(path, entity)
+        if source == "ResourceReference":
+            return not self.replaced(path, entity)
+        if source == "ResourceAttribute":
+            source_id, _, attribute = entity.partition(".")
+            return self.attribute_unchanged(path, source_id, attribute)
+        return False
+
+    def replaced(self, path: Path, logical_id: str) -> bool:
         change = self.changes.get(path, {}).get(logical_id)
         if change is None:
             return False
         if change["Action"] != "Modify":
             return True
-        return change.get("Replacement", "False") != "False" and not self.spurious(path, logical_id, visiting)
+        return change.get("Replacement", "False") != "False" and not self.spurious(path, logical_id)
 
-    def _property_unchanged(self, path: Path, logical_id: str, target: dict[str, Any]) -> bool:
-        old, new = _resource(self.old(path), logical_id), _resource(self.new(path), logical_id)
-        if not old or not new:
-            return False
-        if target.get("Attribute") == "Properties" and target.get("Name"):
-            name = target["Name"]
-            return old.get("Properties", {}).get(name) == new.get("Properties", {}).get(name)
-        return old == new
-
-    def _input_unchanged(self, path: Path, parameter: str) -> bool:
-        """The value of `parameter` in the stack at `path` is the deployed one."""
-        if not path:
-            return parameter not in self.changed_root_parameters
-        parent, logical_id = path[:-1], path[-1]
-        old = _resource(self.old(parent), logical_id).get("Properties", {}).get("Parameters", {})
-        new = _resource(self.new(parent), logical_id).get("Properties", {}).get("Parameters", {})
-        if parameter not in new or old.get(parameter) != new[parameter]:
-            return False
-        return self._value_unchanged(parent, new[parameter])
-
-    def _output_unchanged(self, path: Path, output: str) -> bool:
-        """Output `output` of the nested stack at `path` keeps its deployed value: the
-        same expression, over values that do not change in this update."""
-        old = (self.old(path) or {}).get("Outputs", {}).get(output)
-        new = (self.new(path) or {}).get("Outputs", {}).get(output)
-        return old is not None and old == new and self._value_unchanged(path, new.get("Value"))
-
-    def _value_unchanged(self, path: Path, expression: Any) -> bool:
-        """An expression of the stack at `path` evaluates as it did when deployed."""
-        if isinstance(expression, list):
-            return all(self._value_unchanged(path, item) for item in expression)
-        if not isinstance(expression, dict):
-            return True
-        template = self.new(path) or {}
-        if "Ref" in expression:
-            name = expression["Ref"]
-            if name.startswith("AWS::"):
-                return True
-            if name in template.get("Parameters", {}):
-                return self.input_unchanged(path, name)
-            return name in template.get("Resources", {}) and not self._replaced(path, name)
-        if "Fn::GetAtt" in expression:
-            return self._attribute_unchanged(path, *expression["Fn::GetAtt"])
-        if "Fn::If" in expression or "Condition" in expression:
-            name = expression.get("Condition") or expression["Fn::If"][0]
-            condition = template.get("Conditions", {}).get(name)
-            branches = expression.get("Fn::If", [None])[1:]
-            return condition is not None and self._value_unchanged(path, [condition, *branches])
-        return all(self._value_unchanged(path, value) for value in expression.values())
-
-    def _attribute_unchanged(self, path: Path, logical_id: str, attribute: str,
-                             visiting: frozenset[str] = frozenset()) -> bool:
-        resource = _resource(self.new(path), logical_id)
-        if resource.get("Type") == NESTED_STACK_TYPE:
-            return attribute.startswith("Outputs.") and self.output_unchanged(
-                (*path, logical_id), attribute.removeprefix("Outputs."))
-        if not resource:
-            return False
-        # An ARN names the resource, so it changes only with a new physical resource;
-        # other attributes may change with any update of it.
-        if attribute.endswith("Arn"):
-            return not self._replaced(path, logical_id, visiting)
-        return self.spurious(path, logical_id, visiting)
+    def unchanged(self, path: Path, logical_id: str) -> bool:
+        return self.spurious(path, logical_id)
 
 
 # --- the gate ---------------------------------------------------------------------------------
