@@ -30,7 +30,6 @@ import base64
 import contextlib
 import copy
 import fnmatch
-import functools
 import ipaddress
 import itertools
 import json
@@ -57,6 +56,9 @@ from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
+
+from tap.schemas import attributes as schema_attributes
+from tap.schemas import create_only_paths, requires_recreation
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -511,28 +513,6 @@ def _dynamic_value(match: re.Match, account_id: str, region: str) -> str:
 # --- resource schemas: replacement and names ----------------------------------------
 
 
-@functools.cache
-def _schema(resource_type: str) -> dict:
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-
-    try:
-        return PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-    except Exception:
-        return {}
-
-
-@functools.cache
-def create_only_paths(resource_type: str) -> tuple[tuple[str, ...], ...]:
-    """Property paths whose change replaces the resource, e.g. ("KeySchema",)."""
-    paths = []
-    for path in _schema(resource_type).get("createOnlyProperties", []):
-        parts = path.split("/")[2:]
-        # Arrays in a path ("/properties/Foo/*/Bar"): compare the whole array.
-        if "*" in parts:
-            parts = parts[: parts.index("*")]
-        paths.append(tuple(parts))
-    return tuple(paths)
-
 
 def _at_path(properties: Any, path: tuple[str, ...]) -> Any:
     value = properties
@@ -541,16 +521,6 @@ def _at_path(properties: Any, path: tuple[str, ...]) -> Any:
             return None
         value = value[part]
     return value
-
-
-def requires_recreation(resource_type: str, name: str) -> str:
-    """How changing top-level property `name` affects the resource, per its schema."""
-    paths = create_only_paths(resource_type)
-    if (name,) in paths:
-        return "Always"
-    if any(path[:1] == (name,) for path in paths):
-        return "Conditionally"
-    return "Never"
 
 
 def replacement(resource_type: str, before: dict, after: dict) -> str:
@@ -2862,15 +2832,6 @@ class StandIn:
         return self.attributes[attribute_name]
 
 
-def _schema_attributes(resource_type: str) -> list[str]:
-    """Read-only top-level properties: what Fn::GetAtt can ask of the type."""
-    names = []
-    for path in _schema(resource_type).get("readOnlyProperties", []):
-        parts = path.split("/")[2:]
-        names.append(".".join(parts))
-    return names
-
-
 class GenericStandIn(StandIn):
     """Any other AWS type: a generated id, and an ARN or the id for each attribute."""
 
@@ -2880,7 +2841,7 @@ class GenericStandIn(StandIn):
     def make_attributes(self) -> dict[str, Any]:
         service = self.TYPE.split("::")[1].lower()
         values = {}
-        for attribute_name in _schema_attributes(self.TYPE):
+        for attribute_name in schema_attributes(self.TYPE):
             if attribute_name.endswith("Arn") or attribute_name.endswith("ARN"):
                 values[attribute_name] = self.arn(f"{self.TYPE.split('::')[2].lower()}/{self.id}", service)
             else:
