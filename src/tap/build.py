@@ -1,8 +1,10 @@
-"""`python build.py`: emit every template into templates/, lint it, or check it is current.
+"""`python build.py`: emit every template into templates/, lint it, or check it is current;
+`python build.py diff`: what a fresh build changes against the committed templates.
 
 Exit codes: 0 success; 1 the build is not acceptable (stale templates with
 --check, lint findings, a quota crossed); 2 bad input (unknown system or
-environment, a config mistake), reported in one message without traceback.
+environment, a config mistake), reported in one message without traceback;
+3 (`diff --fail-on-replace`) a stateful resource would be replaced or deleted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tap import config, paths
+from tap import config, diff, paths
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
@@ -174,14 +176,54 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     return status
 
 
+REPLACES_STATEFUL = 3  # diff --fail-on-replace: a stateful resource would be lost
+
+
+def parse_diff_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python build.py diff",
+        description="Compare a fresh build with the templates committed at a git ref: per stack and "
+        "resource, what is added, removed or modified, with the property paths that change and "
+        "whether the change replaces the resource (predicted offline from CloudFormation's resource "
+        "schemas).",
+        epilog="exit codes: 0 done, 2 bad input, 3 with --fail-on-replace: a stateful resource would be "
+        "replaced or deleted",
+    )
+    parser.add_argument("--against", default="HEAD", metavar="REF",
+                        help="git ref whose templates/ to compare with (default HEAD: the committed ones)")
+    parser.add_argument("--system", help=f"only this system: {', '.join((BOOTSTRAP,) + config.SYSTEMS)}")
+    parser.add_argument("--env", help="only this environment")
+    parser.add_argument("--format", choices=sorted(diff.FORMATS), default="table",
+                        help="table (default), json for bots, markdown for pull-request comments")
+    parser.add_argument("--fail-on-replace", action="store_true",
+                        help="exit 3 if a stateful resource would be replaced or deleted")
+    return parser.parse_args(argv)
+
+
+def run_diff(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
+    committed = diff.GitTemplates(templates_dir.parent, args.against, templates_dir.name)
+    packager = FunctionPackager()
+    diffs = []
+    for target in select_targets(args.system, args.env, config_dir):
+        build_target(target, packager, config_dir)
+        diffs.append(diff.diff_folder(target.folder, committed.folder(target.folder),
+                                      diff.templates_of(target.emission)))
+    print(diff.FORMATS[args.format](diffs), end="")
+    if args.fail_on_replace and any(folder.lost for folder in diffs):
+        return REPLACES_STATEFUL
+    return 0
+
+
 def main(
     argv: list[str] | None = None,
     config_dir: Path = paths.CONFIG_DIR,
     templates_dir: Path = paths.TEMPLATES_DIR,
 ) -> int:
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        return run(args, config_dir, templates_dir)
+        if argv[:1] == ["diff"]:
+            return run_diff(parse_diff_args(argv[1:]), config_dir, templates_dir)
+        return run(parse_args(argv), config_dir, templates_dir)
     except (UserError, BuildError) as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

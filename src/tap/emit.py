@@ -122,6 +122,19 @@ def manifest(emission: Emission, description: Mapping[str, Any]) -> dict[str, An
     }
 
 
+def template_paths(manifest: Mapping[str, Any]) -> dict[tuple[str, ...], str]:
+    """Each template file of a manifest by its path of nested-stack logical ids from the
+    root (the root's path is empty): how the deploy tool and `diff` address stacks."""
+    by_file = {entry["file"]: entry for entry in manifest["templates"]}
+
+    def path_of(entry: Mapping[str, Any]) -> tuple[str, ...]:
+        if entry["parent"] is None:
+            return ()
+        return (*path_of(by_file[entry["parent"]]), entry["logical_id"])
+
+    return {path_of(entry): entry["file"] for entry in manifest["templates"]}
+
+
 def _root_parameters(root: Stack) -> list[dict[str, Any]]:
     """What a deploy may (default given) or must (no default) pass to the root stack."""
     return [

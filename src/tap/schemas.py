@@ -26,9 +26,17 @@ def schema(resource_type: str) -> dict[str, Any]:
         return {}
 
 
+# Properties the CloudFormation reference documents as "Update requires: Replacement"
+# that a resource's registry schema does not list as create-only (the handler replaces
+# the resource itself).
+REPLACED_BEYOND_SCHEMA: dict[str, tuple[tuple[str, ...], ...]] = {
+    "AWS::DynamoDB::Table": (("KeySchema",), ("LocalSecondaryIndexes",)),
+}
+
+
 @functools.cache
 def create_only_paths(resource_type: str) -> tuple[tuple[str, ...], ...]:
-    """Property paths whose change replaces the resource, e.g. ("KeySchema",). Within an
+    """Property paths whose change replaces the resource, e.g. ("TableName",). Within an
     array ("/properties/Foo/*/Bar") the whole array counts."""
     paths = []
     for path in schema(resource_type).get("createOnlyProperties", []):
@@ -36,7 +44,7 @@ def create_only_paths(resource_type: str) -> tuple[tuple[str, ...], ...]:
         if "*" in parts:
             parts = parts[: parts.index("*")]
         paths.append(tuple(parts))
-    return tuple(paths)
+    return (*paths, *REPLACED_BEYOND_SCHEMA.get(resource_type, ()))
 
 
 def replaces(resource_type: str, property_path: tuple[str, ...]) -> bool:

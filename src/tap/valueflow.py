@@ -15,6 +15,7 @@ whether a resource changes or is replaced, which each supplies as `replaced` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -24,8 +25,21 @@ Path = tuple[str, ...]
 TemplateOf = Callable[[Path], "dict[str, Any] | None"]
 
 
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")  # ${Name} or ${Resource.Attr}; ${!x} is literal
+
+
 def resource_of(template: dict[str, Any] | None, logical_id: str) -> dict[str, Any]:
     return (template or {}).get("Resources", {}).get(logical_id, {})
+
+
+def sub_references(argument: Any) -> list[Any]:
+    """What an `Fn::Sub` reads: its variables' expressions, and a Ref or GetAtt for each
+    `${...}` of the text that is not one of them."""
+    text, variables = (argument, {}) if isinstance(argument, str) else argument
+    implicit = [name for name in _SUB_VARIABLE.findall(text) if name not in variables]
+    return [*variables.values(), *(
+        {"Fn::GetAtt": name.split(".", 1)} if "." in name else {"Ref": name} for name in implicit
+    )]
 
 
 class ValueFlow:
@@ -57,22 +71,26 @@ class ValueFlow:
             return all(self.value_unchanged(path, item) for item in expression)
         if not isinstance(expression, dict):
             return True
+        if len(expression) != 1:  # a plain object (a policy statement), not a function
+            return all(self.value_unchanged(path, value) for value in expression.values())
+        (function, argument), = expression.items()
         template = self.new(path) or {}
-        if "Ref" in expression:
-            name = expression["Ref"]
-            if name.startswith("AWS::"):
+        if function == "Ref":
+            if argument.startswith("AWS::"):
                 return True
-            if name in template.get("Parameters", {}):
-                return self.input_unchanged(path, name)
-            return name in template.get("Resources", {}) and not self.replaced(path, name)
-        if "Fn::GetAtt" in expression:
-            return self.attribute_unchanged(path, *expression["Fn::GetAtt"])
-        if "Fn::If" in expression or "Condition" in expression:
-            name = expression.get("Condition") or expression["Fn::If"][0]
+            if argument in template.get("Parameters", {}):
+                return self.input_unchanged(path, argument)
+            return argument in template.get("Resources", {}) and not self.replaced(path, argument)
+        if function == "Fn::GetAtt":
+            return self.attribute_unchanged(path, *argument)
+        if function == "Fn::Sub":
+            return self.value_unchanged(path, sub_references(argument))
+        if function in ("Fn::If", "Condition") and isinstance(argument, (list, str)):
+            name = argument if isinstance(argument, str) else argument[0]
             condition = template.get("Conditions", {}).get(name)
-            branches = expression.get("Fn::If", [None])[1:]
+            branches = argument[1:] if isinstance(argument, list) else []
             return condition is not None and self.value_unchanged(path, [condition, *branches])
-        return all(self.value_unchanged(path, value) for value in expression.values())
+        return self.value_unchanged(path, argument)
 
     def attribute_unchanged(self, path: Path, logical_id: str, attribute: str) -> bool:
         resource = resource_of(self.new(path), logical_id)

@@ -23,7 +23,7 @@ import botocore.exceptions
 
 from tap import names
 from tap.build import Target, build_target
-from tap.emit import stale_files
+from tap.emit import stale_files, template_paths
 from tap.errors import BuildError, UserError
 from tap.package import FunctionPackager
 
@@ -74,14 +74,7 @@ class Release:
 
     def stack_paths(self) -> dict[tuple[str, ...], str]:
         """Each template file by its path of nested-stack logical ids from the root."""
-        by_file = {entry["file"]: entry for entry in self.manifest["templates"]}
-
-        def path_of(entry: dict[str, Any]) -> tuple[str, ...]:
-            if entry["parent"] is None:
-                return ()
-            return (*path_of(by_file[entry["parent"]]), entry["logical_id"])
-
-        return {path_of(entry): entry["file"] for entry in self.manifest["templates"]}
+        return template_paths(self.manifest)
 
     def templates_by_path(self) -> dict[tuple[str, ...], dict[str, Any]]:
         return {path: self.template(file) for path, file in self.stack_paths().items()}
