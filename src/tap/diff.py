@@ -186,10 +186,10 @@ class Plan(ValueFlow):
         if maybe:
             sources = sorted({source for name in maybe for source in self.changing_sources(path, after[name])})
             return Change("Modify", self._shown(written, read, attributes), "Conditional",
-                          f"may replace: {', '.join(maybe)} reads {', '.join(sources)}, which changes")
+                          f"may replace: {', '.join(maybe)} {_reads(sources)}")
         sources = sorted({source for name in read for source in self.changing_sources(path, after[name])})
         return Change("Modify", self._shown(written, read, attributes), "False",
-                      f"reads {', '.join(sources)}, which changes" if sources else "")
+                      _reads(sources) if sources else "")
 
     @staticmethod
     def _shown(written: list[tuple], read: list[str], attributes: list[str]) -> tuple[str, ...]:
@@ -211,6 +211,10 @@ class Plan(ValueFlow):
             if function == "Fn::Sub":
                 return self.changing_sources(path, sub_references(argument))
         return [source for value in expression.values() for source in self.changing_sources(path, value)]
+
+
+def _reads(sources: list[str]) -> str:
+    return f"reads {', '.join(sources)}, which {'changes' if len(sources) == 1 else 'change'}"
 
 
 def _may_replace(resource_type: str, name: str) -> bool:
