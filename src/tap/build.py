@@ -1,5 +1,6 @@
 """`python build.py`: emit every template into templates/, lint it, or check it is current;
-`python build.py diff`: what a fresh build changes against the committed templates.
+`python build.py diff`: what a fresh build changes against the committed templates;
+`python build.py graph`: each system's architecture diagram, drawn from its templates.
 
 Exit codes: 0 success; 1 the build is not acceptable (stale templates with
 --check, lint findings, a quota crossed); 2 bad input (unknown system or
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tap import config, diff, paths
+from tap import architecture, config, diff, paths
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
@@ -25,6 +26,7 @@ from tap.systems import bootstrap
 from tap.systems import builder as system_builder
 
 BOOTSTRAP = "bootstrap"
+STACKS_DOCUMENT = "docs/stacks.md"
 
 
 @dataclass
@@ -137,18 +139,17 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     emissions = [target.emission for target in targets]
 
     everything = args.system is None and args.env is None
-    # The stack diagram lives beside templates/, in docs/.
-    diagram = templates_dir.parent / "docs" / "stacks.md"
+    repo = templates_dir.parent
     status = 0
     if args.check:
         stale = stale_files(emissions, templates_dir)
         if everything:
             stale += [
-                f"{path.relative_to(templates_dir.parent)} (not produced by the build)"
+                f"{path.relative_to(repo)} (not produced by the build)"
                 for path in orphan_files(emissions, templates_dir)
             ]
-            if not diagram.is_file() or diagram.read_text() != graph_document(emissions):
-                stale.append(f"{diagram.relative_to(templates_dir.parent)} (differs)")
+            stale += [f"{name} (differs)" for name, text in generated_documents(emissions).items()
+                      if not (repo / name).is_file() or (repo / name).read_text() != text]
         if stale:
             print("templates/ is stale; run `python build.py` and commit the result:", file=sys.stderr)
             for line in stale:
@@ -160,8 +161,7 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
         if everything:
             for path in orphan_files(emissions, templates_dir):
                 path.unlink()
-            diagram.parent.mkdir(parents=True, exist_ok=True)
-            diagram.write_text(graph_document(emissions))
+            write_documents(repo, generated_documents(emissions))
 
     findings = [finding for target in targets for finding in target.findings]
     if findings:
@@ -174,6 +174,50 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     print(f"{'checked' if args.check else 'built'} {len(targets)} folders in "
           f"{time.perf_counter() - started:.2f}s")
     return status
+
+
+def generated_documents(emissions: list[Emission]) -> dict[str, str]:
+    """The docs the build draws from its own stack trees, by path under the repository:
+    the stack-tree diagram and each system's architecture diagram."""
+    return {STACKS_DOCUMENT: graph_document(emissions), **architecture.documents(emissions)}
+
+
+def write_documents(repo: Path, documents: dict[str, str]) -> list[Path]:
+    written = []
+    for name, text in documents.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+        written.append(path)
+    return written
+
+
+def parse_graph_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python build.py graph",
+        description="Draw each system's architecture (its main resources, grouped by nested stack, "
+        "and how requests and data flow between them) from the emitted templates into "
+        "docs/architecture/<system>.md as Mermaid; `python build.py --check` keeps them current.",
+    )
+    parser.add_argument("--png", action="store_true",
+                        help="also render each diagram to docs/architecture/<system>.png (needs the "
+                        "Mermaid CLI from npm and a Chromium)")
+    return parser.parse_args(argv)
+
+
+def run_graph(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
+    packager = FunctionPackager()
+    targets = [target for target in select_targets(None, None, config_dir) if target.env is not None]
+    for target in targets:
+        build_target(target, packager, config_dir)
+    repo = templates_dir.parent
+    for path in write_documents(repo, architecture.documents([t.emission for t in targets])):
+        print(f"wrote {path.relative_to(repo)}")
+        if args.png:
+            architecture.render_png(path, path.with_suffix(".png"))
+            print(f"wrote {path.with_suffix('.png').relative_to(repo)}")
+    return 0
 
 
 REPLACES_STATEFUL = 3  # diff --fail-on-replace: a stateful resource would be lost
@@ -223,6 +267,8 @@ def main(
     try:
         if argv[:1] == ["diff"]:
             return run_diff(parse_diff_args(argv[1:]), config_dir, templates_dir)
+        if argv[:1] == ["graph"]:
+            return run_graph(parse_graph_args(argv[1:]), config_dir, templates_dir)
         return run(parse_args(argv), config_dir, templates_dir)
     except (UserError, BuildError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -56,3 +56,17 @@ def test_check_reports_a_stale_diagram(tmp_path, capsys):
     capsys.readouterr()
     assert build.main(["--check", "--no-lint"], templates_dir=templates) == 1
     assert "docs/stacks.md (differs)" in capsys.readouterr().err
+
+
+def test_the_architecture_diagrams_are_written_and_checked(tmp_path, capsys):
+    templates = tmp_path / "templates"
+    assert build.main(["--no-lint"], templates_dir=templates) == 0
+    drawn = tmp_path / "docs" / "architecture" / "distribution.md"
+    assert "```mermaid" in drawn.read_text()
+    drawn.write_text("old\n")
+    capsys.readouterr()
+    assert build.main(["--check", "--no-lint"], templates_dir=templates) == 1
+    assert "docs/architecture/distribution.md (differs)" in capsys.readouterr().err
+    assert build.main(["graph"], templates_dir=templates) == 0
+    assert "wrote docs/architecture/distribution.md" in capsys.readouterr().out
+    assert build.main(["--check", "--no-lint"], templates_dir=templates) == 0
