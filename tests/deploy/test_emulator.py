@@ -304,6 +304,18 @@ def deployed_distribution(aws, built, signing_key) -> tuple[Account, dict]:
     return account, account.deploy("tap-distribution-dev", target, {"SigningPublicKey": signing_key})
 
 
+def update_change_set(aws, built, signing_key, tmp_path, edit: Callable[[str], str]):
+    """distribution/dev deployed, then an UPDATE change set of its config after `edit`:
+    the account, the stack, its physical ids before, the change set and its tree."""
+    account, stack = deployed_distribution(aws, built, signing_key)
+    before = account.physical_ids(stack["StackId"])
+    target = modified_target(tmp_path, "distribution", "dev", edit)
+    account.upload(target)
+    change_set = account.create_change_set(stack["StackName"], target, {"SigningPublicKey": signing_key},
+                                           "UPDATE")
+    return account, stack, before, change_set, account.change_set_tree(change_set)
+
+
 def protect_tables(text: str) -> str:
     return text.replace("deletion_protection = false", "deletion_protection = true")
 
@@ -468,14 +480,8 @@ def test_deleting_a_change_set_deletes_its_nested_change_sets(aws, built, signin
 
 def test_an_in_place_update_shows_exactly_that_change_and_keeps_every_resource(
         aws, built, signing_key, tmp_path):
-    account, stack = deployed_distribution(aws, built, signing_key)
-    before = account.physical_ids(stack["StackId"])
-    target = modified_target(tmp_path, "distribution", "dev", protect_tables)
-    account.upload(target)
-
-    change_set = account.create_change_set(stack["StackName"], target, {"SigningPublicKey": signing_key},
-                                           "UPDATE")
-    tree = account.change_set_tree(change_set)
+    account, stack, before, change_set, tree = update_change_set(
+        aws, built, signing_key, tmp_path, protect_tables)
 
     assert static_changes(tree) == {
         ((), "DatabaseStack", "TemplateURL", "False"),
@@ -502,14 +508,8 @@ def test_an_in_place_update_shows_exactly_that_change_and_keeps_every_resource(
 
 def test_changing_a_create_only_property_replaces_and_retains_the_old_table(
         aws, built, signing_key, tmp_path):
-    account, stack = deployed_distribution(aws, built, signing_key)
-    before = account.physical_ids(stack["StackId"])
-    target = modified_target(tmp_path, "distribution", "dev", rename_licences_table)
-    account.upload(target)
-
-    change_set = account.create_change_set(stack["StackName"], target, {"SigningPublicKey": signing_key},
-                                           "UPDATE")
-    tree = account.change_set_tree(change_set)
+    account, stack, before, change_set, tree = update_change_set(
+        aws, built, signing_key, tmp_path, rename_licences_table)
 
     table = change_of(tree, ("DatabaseStack",), "LicensesTable")
     assert (table["Action"], table["Replacement"], table["PolicyAction"]) == (

@@ -69,9 +69,6 @@ class Release:
     def template(self, file_name: str) -> dict[str, Any]:
         return json.loads((self.folder / file_name).read_bytes())
 
-    def template_bytes(self, file_name: str) -> bytes:
-        return (self.folder / file_name).read_bytes()
-
     def stack_paths(self) -> dict[tuple[str, ...], str]:
         """Each template file by its path of nested-stack logical ids from the root."""
         return template_paths(self.manifest)
