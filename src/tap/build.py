@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tap import architecture, config, diff, paths
+from tap import architecture, config, console_guide, diff, paths
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
@@ -178,8 +178,10 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
 
 def generated_documents(emissions: list[Emission]) -> dict[str, str]:
     """The docs the build draws from its own stack trees, by path under the repository:
-    the stack-tree diagram and each system's architecture diagram."""
-    return {STACKS_DOCUMENT: graph_document(emissions), **architecture.documents(emissions)}
+    the stack-tree diagram, each system's architecture diagram and the console guide
+    (with every root parameter)."""
+    return {STACKS_DOCUMENT: graph_document(emissions), **architecture.documents(emissions),
+            console_guide.CONSOLE_DOCUMENT: console_guide.document(emissions)}
 
 
 def write_documents(repo: Path, documents: dict[str, str]) -> list[Path]:

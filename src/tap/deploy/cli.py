@@ -64,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     events.add_argument("--limit", type=int, default=40, help="how many events (default 40)")
     events.add_argument("--follow", action="store_true", help="then follow a running operation to its end")
 
+    urls = _command(commands_parser, "urls", "upload the templates, then print the root's console "
+                    "launch link (quick-create) with every parameter filled in")
+    _add_target(urls)
+    urls.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                      help="a root parameter (repeatable); KEY=file://PATH reads a file")
+
     server = commands_parser.add_parser(
         "local-server", help="run the AWS emulator in the foreground, for --endpoint-url")
     server.add_argument("--port", type=int, default=4599, help="port on 127.0.0.1 (default 4599)")
@@ -220,6 +226,9 @@ def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspa
         review_file = Path(args.review) if args.review else None
         return commands.execute_reviewed(aws, console, workspace, args.change_set_arn,
                                          tuple(args.allow_replace), review_file)
+    if args.command == "urls":
+        options = DeployOptions(parameters=tuple(args.parameter), stack_name=args.stack_name)
+        return commands.urls(aws, console, workspace, args.system, args.env, options)
     stack_name = args.stack_name or commands.default_stack_name(args.system, args.env)
     target = commands.target_name(args.system, args.env)
     if args.command == "status":

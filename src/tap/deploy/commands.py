@@ -19,6 +19,7 @@ from tap.build import BOOTSTRAP
 from tap.deploy import (
     artifacts,
     changesets,
+    launch,
     parameters,
     preflight,
     protection,
@@ -117,12 +118,12 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
 
 
 def checked_release(aws: Aws, console: Console, workspace: Workspace, system: str, env: str | None,
-                    stack_name: str) -> Release:
+                    stack_name: str, command: str = "deploy") -> Release:
     """The folder of templates/ to deploy, current with the sources, its zips on disk."""
     release = artifacts.prepare(system, env, workspace.config_dir, workspace.templates_dir,
                                 workspace.cache_dir)
     check_region(release, aws)
-    console.say(f"tap deploy {target_name(system, env)} -> stack {stack_name} in account "
+    console.say(f"tap {command} {target_name(system, env)} -> stack {stack_name} in account "
                 f"{aws.account_id}, {aws.region}")
     zips = sum(artifact.kind == "function" for artifact in release.artifacts)
     packaged = f"; {zips} function zips built and checked against its manifest" if zips else ""
@@ -415,3 +416,80 @@ def execute_reviewed(aws: Aws, console: Console, workspace: Workspace, arn: str,
     review.gate(saved)
     deployed = stacks.deployed_tree(cfn, stack["StackId"]) if saved.change_set_type == "UPDATE" else {}
     return execute(aws, console, workspace, saved, deployed, time.monotonic())
+
+# --- console links ---------------------------------------------------------------------------------
+
+
+def urls(aws: Aws, console: Console, workspace: Workspace, system: str, env: str | None,
+         options: DeployOptions) -> int:
+    """`./deploy.sh urls`: upload what a deploy would (the console cannot read what is not
+    in S3), then print the root template's S3 URL, the console's quick-create link with
+    every parameter value a deploy would pass, and where its change sets are reviewed."""
+    stack_name = options.stack_name or default_stack_name(system, env)
+    launch.check_stack_name(stack_name)
+    release = checked_release(aws, console, workspace, system, env, stack_name, command="urls")
+    stack = stacks.describe(aws.client("cloudformation"), stack_name)
+    values = resolve_parameters(aws, workspace, release, stack, options)
+    for value in values:
+        console.say(f"  parameter   {value.name} ({value.source})")
+    bucket, owner = artifact_bucket(aws, values)
+    problems = list(preflight.bucket_problems(preflight.Target(
+        aws=aws, stack_name=stack_name, templates={}, root_parameters={}, bucket=bucket, bucket_owner=owner)))
+    if problems and system == BOOTSTRAP:
+        show_first_bootstrap(console, aws, release, bucket)
+        return 0
+    if problems:
+        raise UserError(problems[0])
+    upload_artifacts(aws, console, release, bucket, owner)
+    link = launch.quick_create_link(
+        region=aws.region, partition=aws.partition, stack_name=stack_name,
+        template_url=artifacts.template_url(bucket, aws.region, aws.url_suffix, release.root.s3_key),
+        declared=release.template(release.manifest["root"]).get("Parameters", {}),
+        values=values, deployed=stacks.parameters_of(stack),
+    )
+    show_link(console, aws, link, launch.required_capabilities(release.templates_by_path().values()))
+    if stack is not None and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
+        show_update(console, aws, stack, values)
+    else:
+        console.say(f"  change set  after \"Create change set\" the console opens it; later, from the stacks "
+                    f"list ({launch.stacks_page(aws.region, stack_name, aws.partition)}), the stack's Change sets tab")
+    console.say("  guide       docs/console.md")
+    return 0
+
+
+def show_link(console: Console, aws: Aws, link: launch.Link, capabilities: tuple[str, ...]) -> None:
+    filled = f", {', '.join(link.filled)} filled in" if link.filled else ", every parameter at its default"
+    console.say(f"\n  template    {link.template_url}")
+    console.say(f"  launch      {link.url}")
+    console.say(f"              ({len(link.url):,} characters) the console's create page in {link.region}: "
+                f"stack {link.stack_name}{filled}")
+    console.say(f"              tick {' and '.join(capabilities) or 'no capability'}, then choose \"Create "
+                "change set\" to review before anything is created")
+    for left in link.left_out:
+        console.say(f"  fill in     {left.name}: {left.reason}")
+
+
+def show_update(console: Console, aws: Aws, stack: dict[str, Any], values: list[parameters.Value]) -> None:
+    """A stack that exists is updated from the template's S3 URL, not from the launch link."""
+    console.say(f"  update      {stack['StackName']} exists ({stack['StackStatus']}): the link would create "
+                "another stack of that name and fail; update this one with a change set:")
+    console.say(f"              {launch.stack_page(aws.region, stack['StackId'], aws.partition)}")
+    console.say("              Stack actions > Create change set for current stack > Replace current "
+                "template > Amazon S3 URL: the template above")
+    for change in parameter_changes(values, stack):
+        console.say(f"              on \"Specify stack details\" set {change.name} (from {change.source})")
+    console.say("  change set  once created it opens, and stays listed under the stack's Change sets tab")
+
+
+def show_first_bootstrap(console: Console, aws: Aws, release: Release, bucket: str) -> None:
+    """The console launches only templates in S3, and the bucket for them is what the
+    bootstrap stack creates: its first deploy comes from the CLI or a file upload."""
+    template = release.folder / release.manifest["root"]
+    console.say(f"\nno link yet: a console link needs the template in S3, and this account's bucket for "
+                f"it ({bucket}) is what the bootstrap stack creates. Either:")
+    console.say(f"  ./deploy.sh bootstrap --region {aws.region}")
+    console.say(f"or, in the console ({launch.console_home(aws.region, aws.partition)}): Create stack > With "
+                f"new resources > Upload a template file: {_shown_path(template)}, stack name "
+                f"{BOOTSTRAP_STACK}, tick {' and '.join(launch.required_capabilities([release.template(template.name)]))}"
+                " (the console keeps the file in a bucket of its own)."
+                "\nAfterwards `./deploy.sh urls bootstrap` prints the link for updates.")
