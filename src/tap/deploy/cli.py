@@ -19,7 +19,7 @@ from typing import Any
 from tap import config
 from tap.build import BOOTSTRAP
 from tap.deploy import aws as aws_module
-from tap.deploy import commands, inspection, teardown
+from tap.deploy import commands, inspection, stacksets, teardown
 from tap.deploy.aws import Aws
 from tap.deploy.commands import Console, DeployOptions, Workspace
 from tap.errors import BuildError, DeployFailed, GateRefused, UserError
@@ -70,10 +70,49 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     urls.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                       help="a root parameter (repeatable); KEY=file://PATH reads a file")
 
+    _add_stackset_commands(commands_parser)
+
     server = commands_parser.add_parser(
         "local-server", help="run the AWS emulator in the foreground, for --endpoint-url")
     server.add_argument("--port", type=int, default=4599, help="port on 127.0.0.1 (default 4599)")
     return parser.parse_args(argv)
+
+
+def _add_stackset_commands(commands_parser: Any) -> None:
+    stackset = _command(commands_parser, "stackset", "create or update a StackSet of a system (or the "
+                        "bootstrap) and its instances across accounts and regions")
+    _add_stackset_target(stackset)
+    stackset.add_argument("--max-concurrent", metavar="N|N%", help="instances at once per region (default 1)")
+    stackset.add_argument("--failure-tolerance", metavar="N|N%",
+                          help="failed instances per region before the operation stops (default 0)")
+    stackset.add_argument("--region-order", metavar="R1,R2", help="the order of the regions (default: --regions)")
+    stackset.add_argument("--overrides", metavar="FILE", help='per-account parameters: {"<account>": '
+                          '[{"ParameterKey": ..., "ParameterValue": ...}]}')
+    stackset.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                          help="a root parameter for every instance (repeatable); KEY=file://PATH reads a file")
+    stackset.add_argument("--yes", action="store_true", help="start without asking (CI)")
+
+    remove = _command(commands_parser, "stackset-remove", "remove instances of a StackSet (the StackSet "
+                      "too once it has none)")
+    _add_stackset_target(remove)
+    remove.add_argument("--retain-stacks", action="store_true",
+                        help="keep each instance's stack in its account; only the StackSet lets go of it")
+    remove.add_argument("--max-concurrent", metavar="N|N%", help="instances at once per region (default 1)")
+    remove.add_argument("--failure-tolerance", metavar="N|N%", help="failures per region before stopping")
+    remove.add_argument("--yes", action="store_true", help="remove without asking for the name")
+
+    status = _command(commands_parser, "stackset-status", "a StackSet's instances (status and reason) "
+                      "and its latest operations")
+    _add_target(status)
+    status.add_argument("--name", help="StackSet name (default tap-<system>-<env>, tap-bootstrap)")
+
+
+def _add_stackset_target(parser: argparse.ArgumentParser) -> None:
+    _add_target(parser)
+    parser.add_argument("--accounts", metavar="A,B", help="target accounts (self-managed permissions)")
+    parser.add_argument("--org-units", metavar="OU,OU", help="target OUs (service-managed permissions)")
+    parser.add_argument("--regions", metavar="R1,R2", help="target regions")
+    parser.add_argument("--name", help="StackSet name (default tap-<system>-<env>, tap-bootstrap)")
 
 
 def _command(commands_parser: Any, name: str, text: str) -> argparse.ArgumentParser:
@@ -177,6 +216,8 @@ def check_target(args: argparse.Namespace) -> None:
 @contextlib.contextmanager
 def session(args: argparse.Namespace, console: Console, workspace: Workspace) -> Iterator[Aws]:
     check_target(args)
+    if args.command in ("stackset", "stackset-remove"):
+        stackset_options(args)  # bad targets are refused before anything reaches AWS
     region = region_of(args)
     if not args.local:
         if args.endpoint_url:
@@ -194,21 +235,51 @@ def session(args: argparse.Namespace, console: Console, workspace: Workspace) ->
         aws = aws_module.connect(region, endpoint_url=running.url)
         console.say(f"local emulator at {running.url}: account {aws.account_id}, {aws.region}; "
                     "it ends with this command")
-        if args.command != "bootstrap":
+        if args.command.startswith("stackset"):
+            if args.command != "stackset-status":
+                prepare_local_stackset(aws, console, workspace, running.url, stackset_options(args))
+        elif args.command != "bootstrap":
             bootstrap_quietly(aws, console, workspace)
         yield aws
 
 
-def bootstrap_quietly(aws: Aws, console: Console, workspace: Workspace) -> None:
+def bootstrap_quietly(aws: Aws, console: Console, workspace: Workspace, *parameters: str) -> None:
     """A fresh emulated account needs its bootstrap stack before anything else deploys."""
     quiet = Console(out=io.StringIO(), ask=console.ask)
     try:
-        commands.deploy(aws, quiet, workspace, BOOTSTRAP, None, DeployOptions(yes=True))
+        commands.deploy(aws, quiet, workspace, BOOTSTRAP, None, DeployOptions(yes=True, parameters=parameters))
     except Exception:
         console.say(quiet.out.getvalue())
         raise
-    console.say(f"local emulator: {commands.BOOTSTRAP_STACK} deployed (artefact bucket "
-                f"tap-assets-{aws.account_id}-{aws.region})")
+    console.say(f"local emulator: {commands.BOOTSTRAP_STACK} deployed in account {aws.account_id}, "
+                f"{aws.region} (artefact bucket tap-assets-{aws.account_id}-{aws.region})"
+                + (f" with {', '.join(parameters)}" if parameters else ""))
+
+
+def prepare_local_stackset(aws: Aws, console: Console, workspace: Workspace, url: str,
+                           options: stacksets.StackSetOptions) -> None:
+    """An emulated organisation holding the target accounts, bootstrapped the way the
+    docs tell a real one to be: the administrator with the administration role and a
+    bucket the organisation reads in every target region, each target with the
+    execution role (IAM is global: one region's bootstrap creates it)."""
+    from tap.deploy import emulated_stacksets, emulator
+
+    if options.targets.org_units:
+        raise UserError("--local makes an organisation of the --accounts given; its OU ids are not "
+                        "known in advance, so use --accounts with --local")
+    organization, _ = emulated_stacksets.add_organization(aws.account_id, {"tap-targets": list(
+        options.targets.accounts)})
+    console.say(f"local emulator: organisation {organization} with accounts "
+                f"{', '.join(options.targets.accounts)}")
+    regions = dict.fromkeys((aws.region, *options.targets.regions))  # home first: the set's template
+    for index, region in enumerate(regions):
+        regional = emulator.connect_as(url, region, aws.account_id)
+        bootstrap_quietly(regional, console, workspace, f"ReaderOrganizationId={organization}",
+                          f"CreateAdministrationRole={'true' if index == 0 else 'false'}")
+    for account in options.targets.accounts:
+        if account != aws.account_id:
+            bootstrap_quietly(emulator.connect_as(url, options.targets.regions[0], account), console,
+                              workspace, f"AdministratorAccountId={aws.account_id}")
 
 
 def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspace) -> int:
@@ -229,6 +300,8 @@ def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspa
     if args.command == "urls":
         options = DeployOptions(parameters=tuple(args.parameter), stack_name=args.stack_name)
         return commands.urls(aws, console, workspace, args.system, args.env, options)
+    if args.command.startswith("stackset"):
+        return run_stackset(args, aws, console, workspace)
     stack_name = args.stack_name or commands.default_stack_name(args.system, args.env)
     target = commands.target_name(args.system, args.env)
     if args.command == "status":
@@ -238,3 +311,27 @@ def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspa
     if args.command == "events":
         return inspection.events(aws, console, workspace, stack_name, args.limit, args.follow)
     return teardown.destroy(aws, console, workspace, stack_name, target)
+
+
+def stackset_options(args: argparse.Namespace) -> stacksets.StackSetOptions:
+    from pathlib import Path
+
+    targets = stacksets.targets_of(args.accounts, args.org_units, args.regions)
+    return stacksets.StackSetOptions(
+        targets=targets, name=args.name, max_concurrent=args.max_concurrent,
+        failure_tolerance=args.failure_tolerance,
+        region_order=stacksets.parse_list(getattr(args, "region_order", None), stacksets.REGION,
+                                          "--region-order", "a region name"),
+        overrides_file=Path(args.overrides) if getattr(args, "overrides", None) else None,
+        parameters=tuple(getattr(args, "parameter", ())), retain_stacks=getattr(args, "retain_stacks", False),
+        yes=args.yes,
+    )
+
+
+def run_stackset(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspace) -> int:
+    if args.command == "stackset-status":
+        return stacksets.status(aws, console, args.system, args.env, args.name)
+    options = stackset_options(args)
+    if args.command == "stackset":
+        return stacksets.deploy(aws, console, workspace, args.system, args.env, options)
+    return stacksets.remove(aws, console, workspace, args.system, args.env, options)

@@ -114,6 +114,20 @@ def serve(port: int) -> None:
             pass
 
 
+def connect_as(url: str, region: str, account_id: str) -> Any:
+    """A deploy-tool session on the emulator at `url` acting as `account_id` (moto picks
+    the account from the x-moto-account-id header)."""
+    from tap.deploy import aws as aws_module
+
+    aws = aws_module.connect(region, endpoint_url=url)
+
+    def add_account(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    aws.session.events.register("before-sign", add_account)
+    return aws
+
+
 def install() -> None:
     """Apply every patch once; calling it again does nothing."""
     global _installed
@@ -1289,6 +1303,9 @@ def read_template_url(url: str, account_id: str) -> str:
         bucket, _, key = path.partition("/")
     else:
         raise ValidationError(message="TemplateURL must be a supported URL.")
+    owner = s3_backends.bucket_accounts.get(bucket, (PARTITION, account_id))[1]
+    if owner != account_id and not _readable_by(s3_backends[owner][PARTITION], bucket, account_id):
+        raise ValidationError(message=f"S3 error: Access Denied (TemplateURL {url})")
     backend = s3_backends[account_id][PARTITION]
     try:
         obj = backend.get_object(bucket, key)
@@ -1297,6 +1314,32 @@ def read_template_url(url: str, account_id: str) -> str:
     if obj is None:
         raise ValidationError(message=f"S3 error: The specified key does not exist. (TemplateURL {url})")
     return obj.value.decode("utf-8")
+
+
+def _readable_by(backend: Any, bucket: str, reader: str) -> bool:
+    """Gap: moto lets any account read any bucket. Here another account reads only what
+    the bucket policy allows it: by its account in Principal, or by aws:PrincipalOrgID."""
+    from tap.deploy.emulated_stacksets import organization_of
+
+    policy = backend.get_bucket(bucket).policy
+    statements = json.loads(policy).get("Statement", []) if policy else []
+    organization = organization_of(reader)
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") != "Allow" or not any(fnmatch.fnmatch("s3:GetObject", a) for a in actions):
+            continue
+        principal = statement.get("Principal")
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else principal
+        aws = [aws] if isinstance(aws, str) else aws or []
+        org_ids = (statement.get("Condition") or {}).get("StringEquals", {}).get("aws:PrincipalOrgID")
+        org_ids = [org_ids] if isinstance(org_ids, str) else org_ids or []
+        if org_ids:
+            if organization is not None and organization[1].id in org_ids and "*" in aws:
+                return True
+        elif any(reader in each for each in aws):
+            return True
+    return False
 
 
 # --- planning: what a change set shows -----------------------------------------------
@@ -2702,12 +2745,12 @@ def _install_cloudformation_api() -> None:
                     get_template, update_termination_protection, delete_stack, create_stack,
                     update_stack):
         setattr(CloudFormationResponse, handler.__name__, handler)
+    from tap.deploy import emulated_stacksets
+
+    emulated_stacksets.install()
     # These handlers answer in the API's own shapes; moto's reshaping of change
-    # sets and stacks would mangle them (its StackSet handlers keep theirs).
-    CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
-        path: transform for path, transform in CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.items()
-        if path.startswith("DescribeStackSet")
-    }
+    # sets, stacks and StackSets would mangle them.
+    CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {}
 
 
 # --- stand-in models ------------------------------------------------------------------
