@@ -252,8 +252,10 @@ def run_diff(args: argparse.Namespace, config_dir: Path, templates_dir: Path) ->
     diffs = []
     for target in select_targets(args.system, args.env, config_dir):
         build_target(target, packager, config_dir)
-        diffs.append(diff.diff_folder(target.folder, committed.folder(target.folder),
-                                      diff.templates_of(target.emission)))
+        diffs.append(diff.diff_folder(
+            target.folder, committed.folder(target.folder), diff.templates_of(target.emission),
+            diff.changed_parameters(committed.configured(target.folder), diff.configured_of(target.emission)),
+        ))
     print(diff.FORMATS[args.format](diffs), end="")
     if args.fail_on_replace and any(folder.lost for folder in diffs):
         return REPLACES_STATEFUL

@@ -78,6 +78,17 @@ def templates_of(emission: Emission) -> dict[Path, dict[str, Any]]:
     return {path: json.loads(emission.files[file]) for path, file in template_paths(manifest).items()}
 
 
+def configured_of(emission: Emission) -> dict[str, str]:
+    """A fresh build's values of its root's configured parameters (per-account ARNs)."""
+    return json.loads(emission.files[names.MANIFEST_FILE]).get("parameters", {})
+
+
+def changed_parameters(old: Mapping[str, str], new: Mapping[str, str]) -> frozenset[str]:
+    """Root parameters whose configured value differs between two builds: the templates
+    take them as parameters, so a new certificate ARN changes the manifest only."""
+    return frozenset(name for name in set(old) | set(new) if old.get(name) != new.get(name))
+
+
 class GitTemplates:
     """The templates/ folders as committed at a git ref, read through one `git cat-file`."""
 
@@ -85,6 +96,7 @@ class GitTemplates:
         self.repo = repo
         self.ref = ref
         self.templates_dir = templates_dir
+        self._manifests: dict[str, dict[str, Any] | None] = {}
         self._check_ref()
 
     def _git(self, *args: str, stdin: str | None = None) -> str:
@@ -101,13 +113,25 @@ class GitTemplates:
             raise UserError(f"--against {self.ref!r}: not a commit in this repository; allowed: a "
                             "branch, tag or commit (default HEAD, the committed templates/)") from None
 
+    def manifest(self, folder: str) -> dict[str, Any] | None:
+        """A folder's manifest; None when the ref has no such folder."""
+        if folder not in self._manifests:
+            path = f"{self.templates_dir}/{folder}/{names.MANIFEST_FILE}"
+            text = self._files([path]).get(path)
+            self._manifests[folder] = None if text is None else json.loads(text)
+        return self._manifests[folder]
+
+    def configured(self, folder: str) -> dict[str, str]:
+        """The configured root-parameter values the folder's manifest records."""
+        return (self.manifest(folder) or {}).get("parameters", {})
+
     def folder(self, folder: str) -> dict[Path, dict[str, Any]]:
         """A folder's templates by stack path; empty when the ref has no such folder."""
         base = f"{self.templates_dir}/{folder}"
-        manifest_text = self._files([f"{base}/{names.MANIFEST_FILE}"]).get(f"{base}/{names.MANIFEST_FILE}")
-        if manifest_text is None:
+        manifest = self.manifest(folder)
+        if manifest is None:
             return {}
-        paths = template_paths(json.loads(manifest_text))
+        paths = template_paths(manifest)
         texts = self._files([f"{base}/{file}" for file in paths.values()])
         return {path: json.loads(texts[f"{base}/{file}"]) for path, file in paths.items()}
 
@@ -142,10 +166,11 @@ class Change:
 
 class Plan(ValueFlow):
     """What a deploy of `new` over `old` does to each resource, from the templates alone.
-    Root parameters are the same on both sides: the diff is about templates."""
+    Root parameters keep their values, except `changed_parameters`: the configured ones
+    (per-account ARNs) whose config value the two builds' manifests record differently."""
 
-    def __init__(self, old: Templates, new: Templates):
-        super().__init__(new.get, old.get)
+    def __init__(self, old: Templates, new: Templates, changed_parameters: frozenset[str] = frozenset()):
+        super().__init__(new.get, old.get, changed_parameters)
         self.old_templates = old
         self.new_templates = new
         self.change = lru_cache(maxsize=None)(self._change)
@@ -257,8 +282,9 @@ def dotted(path: tuple) -> str:
 # --- differences ---------------------------------------------------------------------------------
 
 
-def diff_folder(folder: str, old: Templates, new: Templates) -> FolderDiff:
-    plan = Plan(old, new)
+def diff_folder(folder: str, old: Templates, new: Templates,
+                changed_parameters: frozenset[str] = frozenset()) -> FolderDiff:
+    plan = Plan(old, new, changed_parameters)
     differences = [
         difference
         for path in sorted(set(old) | set(new))

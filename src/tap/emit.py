@@ -2,9 +2,11 @@
 
 The folder holds one file per template, any extra text artefacts the system
 renders (workflows), and `manifest.json`: every template with its role,
-sha256, size and quota usage, and every artefact a deploy must upload under
-which key. Output is a pure function of the tree, so two builds are
-byte-identical; `stale_files` compares a fresh build with what is on disk.
+sha256, size and quota usage, every artefact a deploy must upload under
+which key, and `parameters`: the config's values of the root parameters that
+differ per account (a certificate ARN), kept out of the templates. Output is
+a pure function of the tree, so two builds are byte-identical; `stale_files`
+compares a fresh build with what is on disk.
 """
 
 from __future__ import annotations
@@ -116,6 +118,9 @@ def manifest(emission: Emission, description: Mapping[str, Any]) -> dict[str, An
         **description,
         "root": emission.root.file_name,
         "root_parameters": _root_parameters(emission.root),
+        # The config's values of the root's configured parameters (per-account ARNs),
+        # which the templates take as parameters; ./deploy.sh passes them.
+        "parameters": dict(sorted(emission.root.configured.items())),
         "stack_tags": dict(emission.root.tags),
         "templates": templates,
         "artifacts": _unique_by_key(artifacts),

@@ -12,6 +12,12 @@ every child that needs it. A child's `TemplateURL` and a function's `S3Key`
 carry the sha256 of the exact bytes uploaded; because a parent's bytes hold
 its children's keys, hashes are computed bottom-up when a template is first
 rendered, and a stack is frozen from then on.
+
+A setting whose value differs per account (a certificate or connection ARN)
+is never written into a template either: the root declares it with
+`configured_parameter`, without a default, and passes it down like any other
+value; the config's value is recorded in `configured` (the manifest's
+`parameters`), from which the deploy tool passes it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,15 @@ from tap import names, quotas
 from tap.errors import BuildError
 
 _STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+
+class Rule(Protocol):
+    """What a configured parameter's value must look like (a `tap.config.checks.Pattern`)."""
+
+    allowed: str  # shown to whoever gives a value that does not match
+
+    @property
+    def allowed_pattern(self) -> str: ...
 
 
 class Asset(Protocol):
@@ -78,6 +93,7 @@ class Stack:
         self.assets: list[Asset] = []
         self.parent: Stack | None = None
         self.tags: Mapping[str, str] = {}
+        self.configured: dict[str, str] = {}
         self._bucket: Any = None
         self._finishers: list[Callable[[], None]] = []
         self._frozen = False
@@ -95,6 +111,24 @@ class Stack:
         properties.setdefault("Type", "String")
         self._within_quota(self.template.parameters, quotas.MAX_PARAMETERS, "parameters")
         return self.template.add_parameter(Parameter(name, **properties))
+
+    def configured_parameter(self, name: str, value: str, description: str, rule: Rule) -> Parameter:
+        """A root parameter for a setting whose value differs per account. It has no
+        default, so no account's value is baked into the template (one template serves
+        every account: console, StackSets), and it takes the setting's own rule as
+        AllowedPattern; the config's `value` is recorded in `configured` for the deploy."""
+        if not self.is_root:
+            raise ValueError(f"stack {self.name!r}: only a root takes configured parameters; "
+                             "a nested stack receives them from its parent")
+        if re.fullmatch(rule.allowed_pattern, value) is None:
+            raise BuildError(f"{self.file_name}: parameter {name}: the configured value {value!r} "
+                             f"does not match its own rule ({rule.allowed})")
+        parameter = self.parameter(
+            name, Description=description, AllowedPattern=rule.allowed_pattern,
+            ConstraintDescription=rule.allowed,
+        )
+        self.configured[name] = value
+        return parameter
 
     def output(self, name: str, value: Any, description: str) -> Output:
         self._check_open()

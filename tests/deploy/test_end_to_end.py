@@ -220,6 +220,22 @@ def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key
     assert {"tap-distribution-dev-licenses", "tap-distribution-dev-licences"} <= set(tables)
 
 
+def deployed_container(checkout: Checkout, prefix: str) -> dict:
+    """The container of the service's task definition as the emulated ECS holds it."""
+    cloudformation = checkout.client("cloudformation")
+    for shard in cloudformation.describe_stack_resources(StackName="tap-microservices-dev")["StackResources"]:
+        if shard["ResourceType"] != "AWS::CloudFormation::Stack":
+            continue
+        resources = cloudformation.describe_stack_resources(StackName=shard["PhysicalResourceId"])["StackResources"]
+        for resource in resources:
+            if resource["LogicalResourceId"] == f"{prefix}TaskDefinition":
+                definition = checkout.client("ecs").describe_task_definition(
+                    taskDefinition=resource["PhysicalResourceId"])["taskDefinition"]
+                (container,) = definition["containerDefinitions"]
+                return container
+    raise AssertionError(f"no {prefix}TaskDefinition deployed")
+
+
 def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
     pinned = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
@@ -236,17 +252,26 @@ def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     assert "CloudFrontPrefixListId (looked up in the account)" in first.stdout
     assert re.search(r"\n  ClusterName +\S+", first.stdout)
 
+    # The new service reads a secret given by ARN: the template takes it as a root
+    # parameter, and the deploy passes the config's value.
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:search/api-key-AbCdEf"
     with (checkout.root / "config/microservices/dev.toml").open("a") as config:
         config.write('\n[[services]]\nname = "search"\nrepository = "example-org/search"\nbranch = "main"\n'
                      'port = 8080\ncpu = 256\nmemory = 512\nhealth_check_path = "/health"\n'
-                     'path_pattern = "/search/*"\n')
+                     f'path_pattern = "/search/*"\nsecrets = {{ API_KEY = "{secret}" }}\n')
     checkout.build("microservices", "dev")
+    assert secret not in "".join(path.read_text() for path in (checkout.root / "templates/microservices/dev")
+                                 .glob("*.template.json"))
     added = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
     assert added.returncode == 0
+    assert "parameter   SearchApiKeySecretArn (config/microservices/dev.toml)" in added.stdout
     rows = review_rows(added.stdout)
     assert {row[0] for row in rows} == {"Add"}
     assert all("Search" in row[1] for row in rows)
     assert "UPDATE_COMPLETE in " in added.stdout
+    root = checkout.client("cloudformation").describe_stacks(StackName="tap-microservices-dev")["Stacks"][0]
+    assert {"ParameterKey": "SearchApiKeySecretArn", "ParameterValue": secret} in root["Parameters"]
+    assert {"name": "API_KEY", "valueFrom": secret} in deployed_container(checkout, "Search")["secrets"]
 
     # A stateful resource changed in place (a log group's retention) is not gated.
     checkout.edit_config("microservices", "dev", "flow_log_retention_days = 90", "flow_log_retention_days = 30")

@@ -132,35 +132,52 @@ def imported_certificate(aws, name: str) -> str:
     )["CertificateArn"]
 
 
-def with_certificate(templates, arn):
-    templates = copy.deepcopy(templates)
-    config = templates[("CdnStack",)]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    config["ViewerCertificate"]["AcmCertificateArn"] = arn
-    return templates, config["Aliases"]
+def configured(built, folder: str) -> dict:
+    """The root parameter values a deploy takes from the folder's config (its manifest)."""
+    return dict(built.targets[folder].emission.root.configured)
+
+
+def aliases_of(templates) -> list[str]:
+    return templates[("CdnStack",)]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Aliases"]
 
 
 def test_a_certificate_of_another_account_is_refused(aws, built):
-    templates = templates_by_path(built, "distribution/prod")  # its config names account 111122223333
-    (problem,) = problems(preflight.certificate_problems, aws, templates)
+    # The template takes the certificate as a root parameter; prod's config names account 111122223333.
+    templates = templates_by_path(built, "distribution/prod")
+    (problem,) = problems(preflight.certificate_problems, aws, templates,
+                          parameters=configured(built, "distribution/prod"))
     assert problem.startswith("CdnStack/Distribution uses certificate arn:aws:acm:us-east-1:111122223333:")
+    assert problem.endswith("a certificate must be in this account (123456789012)")
+
+
+def test_a_certificate_written_in_a_template_is_checked_too(aws, built):
+    templates = copy.deepcopy(templates_by_path(built, "distribution/prod"))
+    config = templates[("CdnStack",)]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    config["ViewerCertificate"]["AcmCertificateArn"] = configured(built, "distribution/prod")["CdnCertificateArn"]
+    (problem,) = problems(preflight.certificate_problems, aws, templates)
     assert problem.endswith("a certificate must be in this account (123456789012)")
 
 
 def test_a_certificate_must_cover_every_alias(aws, built):
     arn = imported_certificate(aws, "*.example.org")
-    templates, aliases = with_certificate(templates_by_path(built, "distribution/prod"), arn)
-    (problem,) = problems(preflight.certificate_problems, aws, templates)
-    assert f"serves {aliases[0]}, which certificate {arn} does not cover (it covers: *.example.org)" in problem
-    covering = imported_certificate(aws, aliases[0])
-    templates, _ = with_certificate(templates, covering)
-    assert problems(preflight.certificate_problems, aws, templates) == []
+    templates = templates_by_path(built, "distribution/prod")
+    (alias,) = aliases_of(templates)
+    (problem,) = problems(preflight.certificate_problems, aws, templates, parameters={"CdnCertificateArn": arn})
+    assert f"serves {alias}, which certificate {arn} does not cover (it covers: *.example.org)" in problem
+    covering = imported_certificate(aws, alias)
+    assert problems(preflight.certificate_problems, aws, templates, parameters={"CdnCertificateArn": covering}) == []
 
 
 def test_a_certificate_that_does_not_exist_is_refused(aws, built):
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000"
-    templates, _ = with_certificate(templates_by_path(built, "distribution/prod"), arn)
-    (problem,) = problems(preflight.certificate_problems, aws, templates)
+    templates = templates_by_path(built, "distribution/prod")
+    (problem,) = problems(preflight.certificate_problems, aws, templates, parameters={"CdnCertificateArn": arn})
     assert problem.endswith("which does not exist in us-east-1")
+
+
+def test_a_certificate_kept_from_the_deployed_stack_is_not_known_so_not_checked(aws, built):
+    templates = templates_by_path(built, "distribution/prod")
+    assert problems(preflight.certificate_problems, aws, templates) == []
 
 
 # --- fixed names and the OIDC provider --------------------------------------------------------------
@@ -215,7 +232,7 @@ def test_a_second_github_oidc_provider_is_refused(aws, built):
 def test_every_problem_is_reported_at_once(aws, built):
     templates = templates_by_path(built, "distribution/prod")
     with pytest.raises(UserError) as refused:
-        preflight.check(target(aws, templates))
+        preflight.check(target(aws, templates, parameters=configured(built, "distribution/prod")))
     message = str(refused.value)
     assert message.startswith("pre-flight refused the deploy:\n  - no artefact bucket")
     assert "\n  - CdnStack/Distribution uses certificate" in message

@@ -52,6 +52,9 @@ class Built:
             name.removesuffix(".template.json"): json.loads(data)
             for name, data in self.files.items() if name.endswith(".template.json")
         }
+        self.manifest = json.loads(self.files["manifest.json"])
+        # The config's values of the root's per-account parameters, as a deploy passes them.
+        self.configured = self.manifest["parameters"]
 
     def __getitem__(self, stack: str) -> dict[str, Any]:
         return self.templates[stack]

@@ -79,12 +79,24 @@ def test_with_a_load_balancer_certificate_the_origin_is_https_by_its_domain_name
 
 
 def test_aliases_get_their_certificate_and_tls_1_2():
-    template = Built(config(cdn={"aliases": ["shop.example.com"], "certificate_arn": CDN_CERTIFICATE}))["cdn"]
-    config_ = distribution(template)
+    built = Built(config(cdn={"aliases": ["shop.example.com"], "certificate_arn": CDN_CERTIFICATE}))
+    config_ = distribution(built["cdn"])
     assert config_["Aliases"] == ["shop.example.com"]
     assert config_["ViewerCertificate"] == {
-        "AcmCertificateArn": CDN_CERTIFICATE, "MinimumProtocolVersion": "TLSv1.2_2021",
+        "AcmCertificateArn": {"Ref": "CdnCertificateArn"}, "MinimumProtocolVersion": "TLSv1.2_2021",
         "SslSupportMethod": "sni-only"}
+    assert built["root"]["Resources"]["CdnStack"]["Properties"]["Parameters"]["CdnCertificateArn"] == {
+        "Ref": "CdnCertificateArn"}
+    assert built.configured["CdnCertificateArn"] == CDN_CERTIFICATE
+
+
+def test_a_configured_web_acl_is_attached_through_the_root_parameter():
+    arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/0a1b2c3d"
+    built = Built(config(cdn={"web_acl_arn": arn}))
+    assert distribution(built["cdn"])["WebACLId"] == {"Ref": "CdnWebAclArn"}
+    assert built["root"]["Resources"]["CdnStack"]["Properties"]["Parameters"]["CdnWebAclArn"] == {
+        "Ref": "CdnWebAclArn"}
+    assert built.configured == {"CdnWebAclArn": arn}
 
 
 def test_host_routed_services_get_the_viewer_host_forwarded():

@@ -52,7 +52,7 @@ def test_with_a_certificate_https_uses_tls_1_2_and_http_redirects_to_it():
     secure = listeners["HttpsListener"]["Properties"]
     assert (secure["Port"], secure["Protocol"]) == (443, "HTTPS")
     assert secure["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert secure["Certificates"] == [{"CertificateArn": CERTIFICATE}]
+    assert secure["Certificates"] == [{"CertificateArn": {"Ref": "LoadBalancerCertificateArn"}}]
     (redirect,) = listeners["HttpListener"]["Properties"]["DefaultActions"]
     assert redirect["Type"] == "redirect"
     assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"

@@ -36,7 +36,8 @@ def test_an_existing_oidc_provider_and_connection_are_used_instead():
     shard = built[built.stack_of("orders")]
     nested = next(r for r in shard["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack")
     root = built["root"]["Resources"][built.stack_of("orders").replace("services-", "Services") + "Stack"]
-    assert root["Properties"]["Parameters"]["ConnectionArn"] == arn
+    assert root["Properties"]["Parameters"]["ConnectionArn"] == {"Ref": "PipelineConnectionArn"}
+    assert built.configured == {"PipelineConnectionArn": arn}
     assert root["Properties"]["Parameters"]["OidcProviderArn"] == {"Fn::Sub": (
         "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com")}
     assert nested["Properties"]["Parameters"]["ConnectionArn"] == {"Ref": "ConnectionArn"}

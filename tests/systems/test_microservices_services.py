@@ -91,7 +91,7 @@ def test_secrets_are_injected_by_arn_never_as_plain_environment(orders):
         "API_KEY": {"Ref": "OrdersSecretApiKey"},
         "DB": {"Ref": "DatabaseSecretArn"},
         "REDIS": {"Fn::Sub": ["${Secret}:token::", {"Secret": {"Ref": "CacheAuthSecretArn"}}]},
-        "STRIPE": SECRET_ARN,
+        "STRIPE": {"Ref": "OrdersStripeSecretArn"},
     }
     names = {item["Name"] for item in definition["Environment"]}
     assert not names & set(secrets)
@@ -111,7 +111,8 @@ def test_execution_role_reads_only_the_service_secrets_pulls_its_repository_and_
     read = statement_by_sid(policy, "ReadContainerSecrets")
     assert read["Action"] == ["secretsmanager:GetSecretValue"]  # all ECS needs to inject secrets
     assert sorted(map(str, read["Resource"])) == sorted(map(str, [
-        {"Ref": "CacheAuthSecretArn"}, {"Ref": "DatabaseSecretArn"}, {"Ref": "OrdersSecretApiKey"}, SECRET_ARN,
+        {"Ref": "CacheAuthSecretArn"}, {"Ref": "DatabaseSecretArn"}, {"Ref": "OrdersSecretApiKey"},
+        {"Ref": "OrdersStripeSecretArn"},
     ]))
     assert statement_by_sid(policy, "PullOrdersRepository")["Resource"] == [
         {"Fn::GetAtt": ["OrdersRepository", "Arn"]}]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,20 @@ def test_a_key_schema_change_replaces_the_table(built):
                  [{"AttributeName": "licenseId", "KeyType": "HASH"}])
     table = by_address(diff.diff_folder("distribution/dev", old, new))["DatabaseStack/LicensesTable"]
     assert (table.replacement, table.properties, table.lost) == ("True", ("KeySchema[0].AttributeName",), True)
+
+
+def test_a_new_configured_value_changes_what_reads_its_root_parameter(built):
+    # The certificate ARN is a root parameter: a new one in config changes the manifest only.
+    templates = old_templates(built, "distribution/prod")
+    old = {"CdnCertificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12}
+    new = {"CdnCertificateArn": old["CdnCertificateArn"].replace("0000-0000-0000", "1111-1111-1111")}
+    assert diff.changed_parameters(old, new) == {"CdnCertificateArn"}
+    assert diff.changed_parameters(old, dict(old)) == frozenset()
+    result = diff.diff_folder("distribution/prod", templates, templates, diff.changed_parameters(old, new))
+    (distribution,) = result.differences
+    assert (distribution.address, distribution.action, distribution.replacement) == (
+        "CdnStack/Distribution", "Modify", "False")
+    assert distribution.why == "reads parameter CdnCertificateArn, which changes"
 
 
 def test_an_engine_version_bump_is_in_place(built, tmp_path):
@@ -213,6 +228,19 @@ def test_diff_fails_on_a_replaced_table_when_asked(checkout):
         gated = build_py(checkout, "diff", "--system", "distribution", "--fail-on-replace", "--format", "json")
         assert gated.returncode == 3
         assert json.loads(gated.stdout)["folders"][0]["lost"] == ["DatabaseStack/LicensesTable"]
+    finally:
+        config.write_text(original)
+
+
+def test_diff_shows_a_new_certificate_in_config_though_no_template_changes(checkout):
+    config = checkout / "config/distribution/prod.toml"
+    original = config.read_text()
+    config.write_text(original.replace("certificate/0a1b2c3d-", "certificate/9a1b2c3d-"))
+    try:
+        shown = build_py(checkout, "diff", "--system", "distribution", "--env", "prod")
+        assert shown.returncode == 0, shown.stderr
+        assert re.search(r"  Modify +CdnStack/Distribution +AWS::CloudFront::Distribution +False +"
+                         r"DistributionConfig +reads parameter CdnCertificateArn, which changes", shown.stdout)
     finally:
         config.write_text(original)
 

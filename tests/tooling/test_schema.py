@@ -67,7 +67,7 @@ def test_good_email_is_accepted():
 def test_malformed_certificate_arn_is_rejected(arn):
     err = invalid({"certificate_arn": arn})
     assert err.key == "certificate_arn"
-    assert "arn:aws:acm:" in err.allowed
+    assert "arn:<partition>:acm:<region>:<account>:certificate/<uuid>" in err.allowed
 
 
 @pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])

@@ -80,7 +80,7 @@ def _not_found() -> elbv2.Action:
 
 
 def listeners(
-    stack: Stack, balancer: elbv2.LoadBalancer, *, certificate_arn: str | None
+    stack: Stack, balancer: elbv2.LoadBalancer, *, certificate_arn: Any | None
 ) -> elbv2.Listener:
     """Add the listeners; returns the one service rules attach to."""
     if certificate_arn is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tap.config.schema import Check, Invalid, show
@@ -25,9 +26,23 @@ def between(low: float, high: float) -> Check:
     return Check(f"a number from {low} to {high}", lambda value: low <= value <= high)
 
 
-def matches(pattern: str, description: str) -> Check:
+@dataclass(frozen=True)
+class Pattern(Check):
+    """A check that a string matches `regex` in full. A setting whose value becomes a root
+    parameter (an ARN that differs per account) gives the parameter the same rule as
+    `allowed_pattern`, with `allowed` as its ConstraintDescription."""
+
+    regex: str = ""
+
+    @property
+    def allowed_pattern(self) -> str:
+        """The rule as a CloudFormation AllowedPattern (a Java regex over the whole value)."""
+        return f"^(?:{self.regex})$"
+
+
+def matches(pattern: str, description: str) -> Pattern:
     compiled = re.compile(pattern)
-    return Check(description, lambda value: compiled.fullmatch(value) is not None)
+    return Pattern(description, lambda value: compiled.fullmatch(value) is not None, pattern)
 
 
 def each(check: Check) -> Check:
@@ -65,16 +80,25 @@ email = matches(
 )
 
 
-def arn(service: str, resource: str = r".+", example: str = "") -> Check:
-    """An ARN of `service` in any partition; `resource` is a regex for the part after the account."""
-    pattern = rf"arn:aws(-cn|-us-gov|-iso(-[a-z])?)?:{service}:({_REGION})?:(\d{{12}})?:{resource}"
-    example = example or f"arn:aws:{service}:us-east-1:123456789012:..."
+def arn(service: str, resource: str = r".+", example: str = "", region: str = "") -> Pattern:
+    """An ARN of `service` in any partition; `resource` is a regex for the part after the
+    account; `region`, when given, the only region allowed."""
+    where = region or f"({_REGION})?"
+    pattern = rf"arn:aws(-cn|-us-gov|-iso(-[a-z])?)?:{service}:{where}:(\d{{12}})?:{resource}"
+    # Placeholders, not an example account: the text becomes a template's ConstraintDescription.
+    example = example or f"arn:<partition>:{service}:{region or '<region>'}:<account>:..."
     return matches(pattern, f"an ARN of the form {example}")
 
 
+_CERTIFICATE = r"certificate/[0-9a-f-]{36}"
 acm_certificate_arn = arn(
-    "acm", r"certificate/[0-9a-f-]{36}",
-    "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>",
+    "acm", _CERTIFICATE, "arn:<partition>:acm:<region>:<account>:certificate/<uuid>",
+)
+# CloudFront reads certificates only from us-east-1: the rule of a root parameter that
+# takes a distribution's certificate (the settings say so in their own validate()).
+cloudfront_certificate_arn = arn(
+    "acm", _CERTIFICATE, "arn:<partition>:acm:us-east-1:<account>:certificate/<uuid> "
+    "(CloudFront reads certificates only from us-east-1)", region="us-east-1",
 )
 
 dns_name = matches(

@@ -206,18 +206,9 @@ def current_stack(cfn: Any, stack_name: str, console: Console, workspace: Worksp
 
 def resolve_parameters(aws: Aws, workspace: Workspace, release: Release,
                        stack: dict[str, Any] | None, options: DeployOptions) -> list[parameters.Value]:
-    declared = release.template(release.manifest["root"]).get("Parameters", {})
-    if release.env is None:
-        file_label, file_values = "--parameter", {}
-    else:
-        path = parameters.parameters_file(workspace.config_dir, release.system, release.env)
-        file_label = str(path.relative_to(workspace.config_dir.parent)) if path.is_relative_to(
-            workspace.config_dir.parent) else str(path)
-        file_values = parameters.read_file(path)
-    return parameters.resolve(
-        declared, file_values, file_label, parameters.parse_overrides(list(options.parameters)),
-        parameters.lookups_for(aws.client("ec2")),
-        deployed=frozenset(stacks.parameters_of(stack)),
+    return parameters.for_release(
+        release, workspace.config_dir, parameters.parse_overrides(list(options.parameters)),
+        parameters.lookups_for(aws.client("ec2")), deployed=frozenset(stacks.parameters_of(stack)),
     )
 
 

@@ -3,10 +3,16 @@
 `config/<system>/<env>.parameters.json` holds them in CloudFormation's own shape
 (`[{"ParameterKey": ..., "ParameterValue": ...}]`), so the command line, CI and the
 console deploy with the same values. `--parameter Key=Value` overrides the file
-(`Key=file://path` reads a file, for a PEM key). Values the tool can find in the
-account are looked up instead of asked for. A required parameter with no value is
-kept from the deployed stack when there is one, and otherwise refused before
-anything is uploaded.
+(`Key=file://path` reads a file, for a PEM key). Settings of `config/<system>/<env>.toml`
+that differ per account (certificate, web ACL, connection and secret ARNs) are root
+parameters too, so no template holds an account's ARN; the build records the config's
+values in the manifest (`parameters`), and they apply unless the file or `--parameter`
+gives another. Values the tool can find in the account are looked up instead of asked
+for. A required parameter with no value is kept from the deployed stack when there is
+one, and otherwise refused before anything is uploaded.
+
+`for_release` is the one answer to "what does a deploy of this release pass": the
+deploy, the console's launch links and StackSets all use it.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tap.errors import UserError
+
+if TYPE_CHECKING:
+    from tap.deploy.artifacts import Release
 
 PARAMETERS_SUFFIX = ".parameters.json"
 FILE_PREFIX = "file://"
@@ -42,6 +51,39 @@ class Value:
 
 def parameters_file(config_dir: Path, system: str, env: str) -> Path:
     return config_dir / system / f"{env}{PARAMETERS_SUFFIX}"
+
+
+def config_file(config_dir: Path, system: str, env: str) -> Path:
+    return config_dir / system / f"{env}.toml"
+
+
+def for_release(
+    release: "Release",
+    config_dir: Path,
+    overrides: Mapping[str, str],
+    lookups: Mapping[str, Callable[[], str]],
+    deployed: frozenset[str] = frozenset(),
+) -> list[Value]:
+    """The values a deploy of `release` passes to its root stack, each with its source:
+    `overrides` (--parameter), then config/<system>/<env>.parameters.json, then the
+    config's own values the build recorded in the manifest (config/<system>/<env>.toml),
+    then `lookups` in the account; then a template default; then, for a required
+    parameter, the deployed stack's value (`deployed`: the parameters it has)."""
+    declared = release.template(release.manifest["root"]).get("Parameters", {})
+    if release.env is None:  # the bootstrap: no config, no file
+        return resolve(declared, {}, "--parameter", overrides, lookups, deployed)
+    path = parameters_file(config_dir, release.system, release.env)
+    return resolve(
+        declared, read_file(path), _relative(path, config_dir), overrides, lookups, deployed,
+        configured=release.manifest.get("parameters", {}),
+        configured_label=_relative(config_file(config_dir, release.system, release.env), config_dir),
+    )
+
+
+def _relative(path: Path, config_dir: Path) -> str:
+    """`config/...` as a person reads it from the checkout."""
+    base = config_dir.parent
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
 def read_file(path: Path) -> dict[str, str]:
@@ -92,11 +134,17 @@ def resolve(
     overrides: Mapping[str, str],
     lookups: Mapping[str, Callable[[], str]],
     deployed: frozenset[str] = frozenset(),
+    *,
+    configured: Mapping[str, str] = {},
+    configured_label: str = "the config",
 ) -> list[Value]:
     """Every parameter the root declares (`declared`: the template's Parameters section)
-    that gets a value: from --parameter, the file, a lookup, or the deployed stack.
-    Parameters with a default and no value are left out, so the template's default applies."""
-    for origin, given in (("--parameter", overrides), (file_label, file_values)):
+    that gets a value: from --parameter, the file, the config (`configured`: the values
+    the build recorded, from the config file `configured_label`), a lookup, or the
+    deployed stack. Parameters with a default and no value are left out, so the
+    template's default applies."""
+    for origin, given in (("--parameter", overrides), (file_label, file_values),
+                          (configured_label, configured)):
         for name in given:
             if name not in declared:
                 raise UserError(_unknown(name, origin, declared))
@@ -106,6 +154,8 @@ def resolve(
             value = Value(name, overrides[name], "--parameter")
         elif name in file_values:
             value = Value(name, file_values[name], file_label)
+        elif name in configured:
+            value = Value(name, configured[name], configured_label)
         elif name in lookups and "Default" not in spec:
             value = Value(name, lookups[name](), "looked up in the account")
         elif "Default" in spec:

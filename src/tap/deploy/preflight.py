@@ -17,6 +17,7 @@ import botocore.exceptions
 from tap.deploy.aws import Aws
 from tap.deploy.stacks import DeployedStack, Path, address
 from tap.errors import UserError
+from tap.valueflow import NESTED_STACK_TYPE
 
 CERTIFICATE_ARN = re.compile(r"arn:aws[\w-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[\w-]+")
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -136,10 +137,17 @@ def _image_exists(ecr: Any, repository: str, tag: str) -> bool:
 
 
 def certificate_problems(target: Target) -> Iterator[str]:
+    """Every certificate a resource names, written in the template or (as the templates
+    take them: an ARN names an account) passed down from a root parameter."""
     checked: dict[str, dict[str, Any] | str] = {}
+    known = known_parameters(target.templates, target.root_parameters)
     for path, template in target.templates.items():
+        values = {**known.get(path, {}), **target.pseudo_parameters(path)}
         for logical_id, resource in template.get("Resources", {}).items():
-            for match in CERTIFICATE_ARN.finditer(json.dumps(resource.get("Properties", {}))):
+            if resource["Type"] == NESTED_STACK_TYPE:
+                continue  # it passes the certificate on; the child's resource that uses it is checked
+            properties = resolve_known(resource.get("Properties", {}), values)
+            for match in CERTIFICATE_ARN.finditer(json.dumps(properties)):
                 arn, region, account = match.group(0), match.group(1), match.group(2)
                 where = address(path, logical_id)
                 if account != target.aws.account_id:
@@ -334,6 +342,19 @@ def resolve_text(value: Any, values: Mapping[str, str]) -> str | None:
             return None
         return _SUB_VARIABLE.sub(lambda match: scope[match.group(1)], text)
     return None
+
+
+def resolve_known(value: Any, values: Mapping[str, str]) -> Any:
+    """`value` with every `Ref` and `Fn::Sub` that known values resolve replaced by its text."""
+    if isinstance(value, list):
+        return [resolve_known(item, values) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and ("Ref" in value or "Fn::Sub" in value):
+        text = resolve_text(value, values)
+        if text is not None:
+            return text
+    return {key: resolve_known(item, values) for key, item in value.items()}
 
 
 def is_present(template: dict[str, Any], resource: dict[str, Any], values: Mapping[str, str]) -> bool:

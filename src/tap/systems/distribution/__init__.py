@@ -6,15 +6,16 @@ the order they depend on each other, wired through parameters and outputs.
 
 from __future__ import annotations
 
-from troposphere import Ref
+from troposphere import Parameter, Ref
 
 from tap import names
+from tap.config import checks
 from tap.config.distribution import DistributionSettings
 from tap.package import FunctionPackager
 from tap.stacktree import NestedStack, Stack
 from tap.systems import SystemBuild
 from tap.systems.distribution.api import api_stack
-from tap.systems.distribution.cdn import cdn_stack
+from tap.systems.distribution.cdn import CERTIFICATE_PARAMETER, cdn_stack
 from tap.systems.distribution.database import database_stack
 from tap.systems.distribution.edge import edge_stack
 from tap.systems.distribution.functions import functions_stack
@@ -37,6 +38,7 @@ def build(settings: DistributionSettings, package: FunctionPackager) -> SystemBu
         AllowedPattern=PUBLIC_KEY_PATTERN,
         ConstraintDescription="a PEM block: -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----",
     )
+    certificate = add_certificate_parameter(root, settings)
     storage = root.nest(storage_stack(settings.storage))
     database = root.nest(database_stack(settings.database))
     edge = root.nest(edge_stack(settings, package), wire(database, "LicensesTableArn"))
@@ -47,6 +49,7 @@ def build(settings: DistributionSettings, package: FunctionPackager) -> SystemBu
                    "LogsBucketArn"),
             **wire(edge, "LicenseCheckVersionArn"),
             "SigningPublicKey": Ref(public_key),
+            **({CERTIFICATE_PARAMETER: Ref(certificate)} if certificate is not None else {}),
         },
     )
     functions = root.nest(
@@ -71,6 +74,19 @@ def build(settings: DistributionSettings, package: FunctionPackager) -> SystemBu
     )
     add_outputs(root, storage, database, cdn, functions, api, monitoring)
     return SystemBuild(root)
+
+
+def add_certificate_parameter(root: Stack, settings: DistributionSettings) -> Parameter | None:
+    """The alias's certificate, a root parameter when the config sets one: an ARN names an
+    account, so the template takes it and the config's value goes to the manifest."""
+    if settings.cdn.certificate_arn is None:
+        return None
+    return root.configured_parameter(
+        CERTIFICATE_PARAMETER, settings.cdn.certificate_arn,
+        f"ACM certificate in us-east-1 covering {settings.cdn.alias}, the distribution's alias "
+        "(config: cdn.certificate_arn).",
+        checks.cloudfront_certificate_arn,
+    )
 
 
 def wire(source: NestedStack, *outputs: str) -> dict:

@@ -42,11 +42,14 @@ BINARIES_ORIGIN = "binaries"
 # Licence credentials arrive in these headers; WAF logs must never hold them.
 LICENSE_HEADERS = ("x-license-key", "x-customer-id")
 WAF_LOG_RETENTION_DAYS = 90
+# The alias's certificate arrives as a parameter of this name (root and cdn stack alike):
+# its ARN names an account, so no template holds it.
+CERTIFICATE_PARAMETER = "CdnCertificateArn"
 
 
 def cdn_stack(settings: CdnSettings, package: FunctionPackager) -> Stack:
     stack = Stack("cdn", "tap distribution: CloudFront with licence check and signed URLs")
-    inputs = add_parameters(stack)
+    inputs = add_parameters(stack, settings)
     binaries = BucketRef(
         "BinariesBucket", name=Ref(inputs["BinariesBucketName"]),
         arn=Ref(inputs["BinariesBucketArn"]),
@@ -67,7 +70,7 @@ def cdn_stack(settings: CdnSettings, package: FunctionPackager) -> Stack:
     return stack
 
 
-def add_parameters(stack: Stack) -> dict[str, Any]:
+def add_parameters(stack: Stack, settings: CdnSettings) -> dict[str, Any]:
     described = {
         "BinariesBucketName": "Bucket holding the binaries.",
         "BinariesBucketArn": "ARN of the binaries bucket.",
@@ -76,6 +79,8 @@ def add_parameters(stack: Stack) -> dict[str, Any]:
         "LicenseCheckVersionArn": "Numbered Lambda@Edge version for viewer requests.",
         "SigningPublicKey": "PEM public key that verifies signed download URLs.",
     }
+    if settings.certificate_arn is not None:
+        described[CERTIFICATE_PARAMETER] = f"ACM certificate (us-east-1) covering {settings.alias}."
     return {name: stack.parameter(name, Description=text) for name, text in described.items()}
 
 
@@ -86,11 +91,11 @@ def add_web_acl(stack: Stack, settings: CdnSettings) -> Any:
     )
 
 
-def _viewer_certificate(settings: CdnSettings) -> cloudfront.ViewerCertificate:
+def _viewer_certificate(settings: CdnSettings, inputs: dict[str, Any]) -> cloudfront.ViewerCertificate:
     if settings.certificate_arn is None:
         return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
     return cloudfront.ViewerCertificate(
-        AcmCertificateArn=settings.certificate_arn,
+        AcmCertificateArn=Ref(inputs[CERTIFICATE_PARAMETER]),
         SslSupportMethod="sni-only",
         MinimumProtocolVersion="TLSv1.2_2021",
     )
@@ -151,7 +156,7 @@ def add_distribution(
                 ],
             )
         ],
-        ViewerCertificate=_viewer_certificate(settings),
+        ViewerCertificate=_viewer_certificate(settings, inputs),
     )
     if settings.alias is not None:
         config.Aliases = [settings.alias]

@@ -16,6 +16,7 @@ from tap.config.microservices import MicroservicesSettings
 from tap.package import FunctionPackager
 from tap.stacktree import NestedStack, Stack
 from tap.systems import SystemBuild
+from tap.systems.microservices.accounts import AccountValues, account_values
 from tap.systems.microservices.cache import cache_stack
 from tap.systems.microservices.cdn import cdn_stack
 from tap.systems.microservices.cluster import cluster_stack
@@ -39,6 +40,7 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         f"tap microservices platform ({settings.env}): root stack",
         tags=settings.tags,
     )
+    accounts = account_values(root, settings)
     network = root.nest(network_stack(settings.network))
     security = add_security(root, settings, network)
     storage = root.nest(storage_stack(settings))
@@ -50,20 +52,16 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         "PrivateSubnetIds": network.output("PrivateSubnetIds"),
         "CacheSecurityGroupId": security.output("CacheSecurityGroupId"),
     })
-    cluster = root.nest(cluster_stack(settings), {
-        "PublicSubnetIds": network.output("PublicSubnetIds"),
-        "LoadBalancerSecurityGroupId": security.output("LoadBalancerSecurityGroupId"),
-        "LogsBucketName": storage.output("LogsBucketName"),
-    })
+    cluster = add_cluster(root, settings, accounts, network, security, storage)
     monitoring = root.nest(monitoring_stack(settings), {
         "LoadBalancerFullName": cluster.output("LoadBalancerFullName"),
         "ClusterName": cluster.output("ClusterName"),
         "DatabaseInstanceId": database.output("DatabaseInstanceId"),
         "CacheReplicationGroupId": cache.output("CacheReplicationGroupId"),
     })
-    cdn = add_cdn(root, settings, storage, cluster)
-    pipeline = add_pipeline(root, settings)
-    add_service_shards(root, settings, ShardInputs(
+    cdn = add_cdn(root, settings, accounts, storage, cluster)
+    pipeline = add_pipeline(root, settings, accounts)
+    add_service_shards(root, settings, accounts, ShardInputs(
         cluster_name=cluster.output("ClusterName"),
         listener_arn=cluster.output("ListenerArn"),
         load_balancer_full_name=cluster.output("LoadBalancerFullName"),
@@ -101,8 +99,22 @@ def add_security(root: Stack, settings: MicroservicesSettings, network: NestedSt
     return root.nest(security_stack(settings.load_balancer), parameters)
 
 
+def add_cluster(
+    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, network: NestedStack,
+    security: NestedStack, storage: NestedStack,
+) -> NestedStack:
+    stack = cluster_stack(settings)
+    return root.nest(stack, {
+        "PublicSubnetIds": network.output("PublicSubnetIds"),
+        "LoadBalancerSecurityGroupId": security.output("LoadBalancerSecurityGroupId"),
+        "LogsBucketName": storage.output("LogsBucketName"),
+        **accounts.passed_to(stack),
+    })
+
+
 def add_cdn(
-    root: Stack, settings: MicroservicesSettings, storage: NestedStack, cluster: NestedStack
+    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, storage: NestedStack,
+    cluster: NestedStack,
 ) -> NestedStack:
     parameters = {
         "StaticBucketName": storage.output("StaticBucketName"),
@@ -112,18 +124,21 @@ def add_cdn(
     }
     if not settings.load_balancer.https:
         parameters["LoadBalancerDnsName"] = cluster.output("LoadBalancerDnsName")
-    return root.nest(cdn_stack(settings), parameters)
+    stack = cdn_stack(settings)
+    return root.nest(stack, {**parameters, **accounts.passed_to(stack)})
 
 
-def add_pipeline(root: Stack, settings: MicroservicesSettings) -> SharedPipeline:
+def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: AccountValues) -> SharedPipeline:
     stack = pipeline_stack(settings)
-    return shared_pipeline(settings, root.nest(stack) if stack is not None else None)
+    return shared_pipeline(settings, root.nest(stack) if stack is not None else None, accounts.inputs)
 
 
-def add_service_shards(root: Stack, settings: MicroservicesSettings, inputs: ShardInputs) -> None:
+def add_service_shards(
+    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, inputs: ShardInputs
+) -> None:
     for shard in settings.shards:
         stack, parameters = services_stack(settings, shard, inputs)
-        root.nest(stack, parameters)
+        root.nest(stack, {**parameters, **accounts.passed_to(stack)})
 
 
 def add_outputs(

@@ -37,6 +37,8 @@ from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import suppress
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
+from tap.systems.microservices.accounts import AccountInputs
+from tap.systems.microservices.wiring import declare
 
 LOAD_BALANCER_ORIGIN = "load-balancer"
 STATIC_ORIGIN = "static"
@@ -49,6 +51,7 @@ class Inputs:
     static_bucket: BucketRef
     static_domain_name: Parameter
     log_bucket_domain_name: Parameter
+    accounts: AccountInputs  # the certificate and web ACL, read only when configured
 
 
 def cdn_stack(settings: MicroservicesSettings) -> Stack:
@@ -81,6 +84,7 @@ def add_parameters(stack: Stack, settings: MicroservicesSettings) -> Inputs:
         log_bucket_domain_name=stack.parameter(
             "CdnLogsBucketDomainName", Description="Domain name of the CloudFront log bucket."
         ),
+        accounts=declare(stack, AccountInputs),
     )
 
 
@@ -100,11 +104,11 @@ def _load_balancer_origin(settings: MicroservicesSettings, inputs: Inputs) -> cl
     )
 
 
-def _viewer_certificate(settings: MicroservicesSettings) -> cloudfront.ViewerCertificate:
+def _viewer_certificate(settings: MicroservicesSettings, inputs: Inputs) -> cloudfront.ViewerCertificate:
     if settings.cdn.certificate_arn is None:
         return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
     return cloudfront.ViewerCertificate(
-        AcmCertificateArn=settings.cdn.certificate_arn,
+        AcmCertificateArn=inputs.accounts.cdn_certificate_arn,
         SslSupportMethod="sni-only",
         MinimumProtocolVersion="TLSv1.2_2021",
     )
@@ -156,12 +160,12 @@ def add_distribution(
         Logging=cloudfront.Logging(
             Bucket=Ref(inputs.log_bucket_domain_name), Prefix="cloudfront/", IncludeCookies=False
         ),
-        ViewerCertificate=_viewer_certificate(settings),
+        ViewerCertificate=_viewer_certificate(settings, inputs),
     )
     if settings.cdn.aliases:
         config.Aliases = list(settings.cdn.aliases)
     if settings.cdn.web_acl_arn is not None:
-        config.WebACLId = settings.cdn.web_acl_arn
+        config.WebACLId = inputs.accounts.cdn_web_acl_arn
     distribution = cloudfront.Distribution("Distribution", DistributionConfig=config)
     suppress(
         distribution,

@@ -15,8 +15,9 @@ from tap.blocks.alb import application_load_balancer, full_name, listeners
 from tap.blocks.ecs import fargate_cluster
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
+from tap.systems.microservices.accounts import AccountInputs
 from tap.systems.microservices.storage import LOAD_BALANCER_LOG_PREFIX
-from tap.systems.microservices.wiring import subnets_and_group
+from tap.systems.microservices.wiring import declare, subnets_and_group
 
 
 def cluster_stack(settings: MicroservicesSettings) -> Stack:
@@ -37,7 +38,11 @@ def cluster_stack(settings: MicroservicesSettings) -> Stack:
         deletion_protection=settings.load_balancer.deletion_protection,
         idle_timeout_seconds=settings.load_balancer.idle_timeout_seconds,
     )
-    listener = listeners(stack, balancer, certificate_arn=settings.load_balancer.certificate_arn)
+    accounts = declare(stack, AccountInputs)
+    listener = listeners(
+        stack, balancer,
+        certificate_arn=accounts.load_balancer_certificate_arn if settings.load_balancer.https else None,
+    )
 
     stack.output("ClusterName", Ref(cluster), "ECS cluster of the services.")
     stack.output("ClusterArn", GetAtt(cluster, "Arn"), "ARN of the ECS cluster.")

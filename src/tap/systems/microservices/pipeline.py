@@ -3,7 +3,8 @@
 - the GitHub connection (CodeConnections). CloudFormation creates it
   PENDING: complete it once in the console (Developer Tools > Settings >
   Connections > Update pending connection) before the first pipeline run.
-  Or pass an existing one (pipeline.connection_arn).
+  Or pass an existing one (pipeline.connection_arn, which the root takes as its
+  PipelineConnectionArn parameter).
 - the account's GitHub OIDC provider, which the per-service deploy roles
   trust. An account holds one provider per URL, so where it already exists
   set pipeline.create_oidc_provider = false and the roles trust that one.
@@ -26,6 +27,7 @@ from tap.blocks.pipelines import (
 )
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import NestedStack, Stack
+from tap.systems.microservices.accounts import AccountInputs
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,15 @@ def pipeline_stack(settings: MicroservicesSettings) -> Stack | None:
     return stack
 
 
-def shared_pipeline(settings: MicroservicesSettings, nested: NestedStack | None) -> SharedPipeline:
+def shared_pipeline(
+    settings: MicroservicesSettings, nested: NestedStack | None, accounts: AccountInputs
+) -> SharedPipeline:
+    """The connection is the one this stack creates, or the configured one (a root
+    parameter: its ARN names an account)."""
     pipeline = settings.pipeline
     return SharedPipeline(
         connection_arn=(
-            pipeline.connection_arn if pipeline.connection_arn is not None
+            accounts.pipeline_connection_arn if pipeline.connection_arn is not None
             else nested.output("ConnectionArn")
         ),
         oidc_provider_arn=(

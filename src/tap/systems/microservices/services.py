@@ -64,6 +64,7 @@ from tap.blocks.security_groups import Rule, security_group
 from tap.config.microservices import MicroservicesSettings, ServiceSettings, secret_kind
 from tap.errors import BuildError
 from tap.stacktree import Stack, camel
+from tap.systems.microservices.accounts import secret_arn_parameter
 from tap.systems.microservices.ids import (
     CONTAINER_NAME,
     service_prefix,
@@ -243,8 +244,10 @@ def add_secrets(
             )
         elif kind == "created":
             values[variable] = SecretValue(created[reference])
-        else:
-            values[variable] = SecretValue(SecretRef(reference, reference))
+        else:  # an ARN names an account: the root takes it as a parameter
+            name = secret_arn_parameter(service, variable)
+            arn = stack.parameter(name, Description=f"{service.name}: the secret {variable} reads.")
+            values[variable] = SecretValue(SecretRef(name, Ref(arn)))
     return values
 
 
