@@ -222,3 +222,15 @@ def test_a_table_lists_every_instance_by_region_then_account():
         ["111111111111", "eu-west-1", "SUCCEEDED"], ["111111111111", "us-east-1", "FAILED"],
         ["222222222222", "us-east-1", "SUCCEEDED"]]
     assert text.splitlines()[2].endswith("why")
+
+
+def test_an_arn_of_one_account_must_be_overridden_for_every_other_target():
+    certificate = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    values = {"CdnCertificateArn": certificate, "ArtifactAccount": "123456789012"}
+    targets = Targets(accounts=("111111111111", "222222222222", "333333333333"), regions=("us-east-1",))
+    (problem,) = stacksets.foreign_values(values, targets, {"333333333333": {"CdnCertificateArn": "arn:x"}})
+    assert problem.startswith("CdnCertificateArn is arn:aws:acm:us-east-1:111111111111:certificate/")
+    assert problem.endswith("accounts 222222222222 need their own in --overrides")
+    assert stacksets.foreign_values(values, Targets(accounts=("111111111111",), regions=("us-east-1",)), {}) == []
+    (problem,) = stacksets.foreign_values(values, Targets(org_units=("ou-abcd-12345678",), regions=("us-east-1",)), {})
+    assert "would reach every account under the OUs" in problem

@@ -107,6 +107,7 @@ class Plan:
     name: str
     exists: bool
     template_changed: bool
+    root_sha: str
     values: dict[str, str]
     existing: set[tuple[str, str]] = field(default_factory=set)
     overrides: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
@@ -277,6 +278,30 @@ def _condition(template: Mapping[str, Any], name: str, values: Mapping[str, str]
         return node
 
     return value(template.get("Conditions", {}).get(name))
+
+
+ARN_ACCOUNT = re.compile(r"arn:[^:\s]+:[^:\s]*:[^:\s]*:(\d{12}):")
+
+
+def foreign_values(values: Mapping[str, str], targets: Targets,
+                   per_account: Mapping[str, dict[str, str]]) -> list[str]:
+    """Values naming another account's resource (a certificate or web ACL ARN from the
+    config) would reach every instance: each target account must get its own."""
+    problems = []
+    for name, value in sorted(values.items()):
+        match = ARN_ACCOUNT.search(value)
+        if match is None:
+            continue
+        if targets.org_units:
+            problems.append(f"{name} is {value}, a resource of account {match.group(1)}, and would reach every "
+                            "account under the OUs; give such values per account (--accounts with --overrides)")
+            continue
+        missing = [account for account in targets.accounts
+                   if account != match.group(1) and name not in per_account.get(account, {})]
+        if missing:
+            problems.append(f"{name} is {value}, a resource of account {match.group(1)}; accounts "
+                            f"{', '.join(missing)} need their own in --overrides")
+    return problems
 
 
 def preflight(aws: Aws, system: str, targets: Targets, uses_artifacts: bool) -> list[str]:
@@ -549,9 +574,11 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
                 f"{aws.account_id}, {aws.region} "
                 f"({options.targets.permission_model.lower().replace('_', '-')})")
     values = set_values(aws, workspace, release, options)
-    shared = checked(aws, console, release, values, options)
+    declared = release.template(release.manifest["root"]).get("Parameters", {})
+    per_account = read_overrides(options.overrides_file, declared, options.targets.accounts)
+    shared = checked(aws, console, release, values, options.targets, per_account)
     template = upload(aws, console, release, shared, options.targets)
-    plan = plan_of(aws, release, name, values, options)
+    plan = plan_of(aws, release, name, values, options, per_account)
     show_plan(console, plan, options.targets)
     if not options.yes and not console.confirm("Go ahead? [y/N] "):
         console.say("nothing started")
@@ -564,16 +591,16 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     return finish(console, follower, operations)
 
 
-def checked(aws: Aws, console: Console, release: Release, values: Mapping[str, str],
-            options: StackSetOptions) -> bool:
+def checked(aws: Aws, console: Console, release: Release, values: Mapping[str, str], targets: Targets,
+            per_account: Mapping[str, dict[str, str]]) -> bool:
     """Run the pre-flight; True when instances read the administrator's shared buckets
     (an empty ArtifactAccount makes each read its own account's: docs/stacksets.md)."""
-    targets = options.targets
     shared = release.system != BOOTSTRAP and values.get(names.ARTIFACT_ACCOUNT_PARAMETER) != ""
     if release.system != BOOTSTRAP and not shared:
         console.say("  artefacts   each account's own bucket (ArtifactAccount empty): not checked or "
                     "uploaded from here")
     problems = account_wide_names(release, values, targets.regions)
+    problems += foreign_values(values, targets, per_account)
     problems += preflight(aws, release.system, targets, shared)
     if problems:
         raise UserError("pre-flight found problems before starting StackSet operations:\n  - "
@@ -599,18 +626,17 @@ def upload(aws: Aws, console: Console, release: Release, shared: bool, targets: 
                                                   aws.region, aws.url_suffix, release.root.s3_key)}
 
 
-def plan_of(aws: Aws, release: Release, name: str, values: dict[str, str], options: StackSetOptions) -> Plan:
+def plan_of(aws: Aws, release: Release, name: str, values: dict[str, str], options: StackSetOptions,
+            per_account: Mapping[str, dict[str, str]]) -> Plan:
     cfn = aws.client("cloudformation")
     targets = options.targets
     existing = describe(cfn, name)
     current = {(each["Account"], each["Region"]) for each in instances(cfn, name)} if existing else set()
-    declared = release.template(release.manifest["root"]).get("Parameters", {})
-    per_account = read_overrides(options.overrides_file, declared, targets.accounts)
     # Under OUs the accounts are StackSets' to find: "" stands for every one of them.
     accounts = list(targets.accounts) or sorted({"", *per_account})
     changed = existing is None or existing.get("TemplateBody") != release.root.path.read_text(encoding="utf-8") \
         or {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])} != values
-    return Plan(name, existing is not None, changed, values, current,
+    return Plan(name, existing is not None, changed, release.root.sha256, values, current,
                 instance_overrides(aws, release, values, options, accounts, per_account))
 
 
@@ -661,7 +687,8 @@ def show_plan(console: Console, plan: Plan, targets: Targets) -> None:
     new = sorted(wanted - plan.existing)
     kept = sorted(wanted & plan.existing)
     console.say(f"  StackSet    {plan.name}: " + ("exists" if plan.exists else "new"))
-    console.say(f"  template    {'changed' if plan.template_changed else 'unchanged'}; parameters: "
+    state = "changed" if plan.template_changed else "unchanged"
+    console.say(f"  template    {state if plan.exists else 'root ' + plan.root_sha[:12]}; parameters: "
                 + ", ".join(sorted(plan.values)))
     if targets.org_units:
         console.say(f"  targets     every account under {', '.join(targets.org_units)} in "
