@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap import architecture, config, console_guide, diff, paths
+from tap.ci import render_workflows
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
@@ -137,16 +138,17 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
             lint_target(target, linters, templates_dir)
         target.seconds = time.perf_counter() - began
     emissions = [target.emission for target in targets]
+    workflows = ci_workflows(targets, templates_dir)
 
     everything = args.system is None and args.env is None
     repo = templates_dir.parent
     status = 0
     if args.check:
-        stale = stale_files(emissions, templates_dir)
+        stale = stale_files(emissions, templates_dir) + stale_workflows(workflows, repo)
         if everything:
             stale += [
                 f"{path.relative_to(repo)} (not produced by the build)"
-                for path in orphan_files(emissions, templates_dir)
+                for path in orphan_files(emissions, templates_dir) if path not in workflows
             ]
             stale += [f"{name} (differs)" for name, text in generated_documents(emissions).items()
                       if not (repo / name).is_file() or (repo / name).read_text() != text]
@@ -158,9 +160,11 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     else:
         for emission in emissions:
             write(emission, templates_dir)
+        write_workflows(workflows)
         if everything:
             for path in orphan_files(emissions, templates_dir):
-                path.unlink()
+                if path not in workflows:
+                    path.unlink()
             write_documents(repo, generated_documents(emissions))
 
     findings = [finding for target in targets for finding in target.findings]
@@ -174,6 +178,26 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     print(f"{'checked' if args.check else 'built'} {len(targets)} folders in "
           f"{time.perf_counter() - started:.2f}s")
     return status
+
+
+def ci_workflows(targets: list[Target], templates_dir: Path) -> dict[Path, bytes]:
+    """The CI workflow of each system and environment built (templates/ci/), by path."""
+    rendered = render_workflows(
+        (target.system, target.env, target.region) for target in targets if target.env is not None)
+    return {templates_dir / name: data for name, data in rendered.items()}
+
+
+def stale_workflows(workflows: dict[Path, bytes], repo: Path) -> list[str]:
+    return [f"{path.relative_to(repo)} ({'differs' if path.is_file() else 'missing'})"
+            for path, data in sorted(workflows.items())
+            if not path.is_file() or path.read_bytes() != data]
+
+
+def write_workflows(workflows: dict[Path, bytes]) -> None:
+    for path, data in workflows.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
 
 
 def generated_documents(emissions: list[Emission]) -> dict[str, str]:

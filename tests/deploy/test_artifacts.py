@@ -10,6 +10,7 @@ import shutil
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from tap.deploy import artifacts
@@ -88,6 +89,53 @@ def test_a_key_holding_other_bytes_is_uploaded_again(release):
                                on_each=lambda artifact, uploaded: uploaded and sent.append(artifact.s3_key))
     assert summary.uploaded == 1 and sent == [release.root.s3_key]
     assert s3.get_object(Bucket=BUCKET, Key=release.root.s3_key)["Body"].read() == release.root.path.read_bytes()
+
+
+@mock_aws
+def test_a_new_key_is_only_created_never_overwritten_and_a_changed_one_is_replaced(release):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    puts = []
+    s3.meta.events.register("before-parameter-build.s3.PutObject",
+                            lambda params, **_: puts.append((params["Key"], params.get("IfNoneMatch"))))
+    artifacts.upload(s3, BUCKET, release.artifacts, "123456789012")
+    assert puts and all(condition == "*" for _, condition in puts)
+
+    s3.put_object(Bucket=BUCKET, Key=release.root.s3_key, Body=b"tampered")
+    puts.clear()
+    artifacts.upload(s3, BUCKET, release.artifacts, "123456789012")
+    assert puts == [(release.root.s3_key, None)]
+
+
+def stubbed_race(release, stored_after: str):
+    """An upload that finds the root's key absent, then loses the race to create it."""
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    root = release.root
+    head = {"Bucket": BUCKET, "Key": root.s3_key, "ChecksumMode": "ENABLED",
+            "ExpectedBucketOwner": "123456789012"}
+    stubber = Stubber(s3)
+    stubber.add_client_error("head_object", "404", http_status_code=404, expected_params=head)
+    stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+    stubber.add_response("head_object", {"ChecksumSHA256": stored_after}, head)
+    return s3, stubber
+
+
+def test_a_key_another_deploy_created_meanwhile_with_the_same_bytes_is_not_sent_again(release):
+    s3, stubber = stubbed_race(release, release.root.checksum)
+    with stubber:
+        summary = artifacts.upload(s3, BUCKET, (release.root,), "123456789012")
+    assert (summary.uploaded, summary.skipped) == (0, 1)
+    stubber.assert_no_pending_responses()
+
+
+def test_a_key_created_meanwhile_with_other_bytes_is_replaced(release):
+    s3, stubber = stubbed_race(release, "b3RoZXI=")
+    stubber.add_response("put_object", {})
+    with stubber:
+        summary = artifacts.upload(s3, BUCKET, (release.root,), "123456789012")
+    assert summary.uploaded == 1
+    stubber.assert_no_pending_responses()
 
 
 def test_template_urls_have_the_shape_of_the_nested_ones():

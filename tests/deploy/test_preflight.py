@@ -229,6 +229,19 @@ def test_a_second_github_oidc_provider_is_refused(aws, built):
     assert problems(preflight.oidc_provider_problems, aws, templates, deployed) == []
 
 
+def test_the_bootstrap_creates_a_github_provider_only_for_a_repository_and_without_an_existing_one(aws, built):
+    templates = templates_by_path(built, "bootstrap")
+    arn = aws.client("iam").create_open_id_connect_provider(
+        Url=GITHUB, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    assert problems(preflight.oidc_provider_problems, aws, templates) == []  # no GitHubRepository
+    (problem,) = problems(preflight.oidc_provider_problems, aws, templates,
+                          parameters={"GitHubRepository": "example-org/tap"})
+    assert problem.startswith("GitHubOidcProvider: the account already has an OIDC provider")
+    assert problem.endswith(f"use it instead of creating one (--parameter GitHubOidcProviderArn={arn})")
+    assert problems(preflight.oidc_provider_problems, aws, templates,
+                    parameters={"GitHubRepository": "example-org/tap", "GitHubOidcProviderArn": arn}) == []
+
+
 def test_every_problem_is_reported_at_once(aws, built):
     templates = templates_by_path(built, "distribution/prod")
     with pytest.raises(UserError) as refused:

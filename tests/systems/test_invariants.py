@@ -51,10 +51,11 @@ def test_no_policy_allows_every_action(built):
 # Statements whose APIs have no resource-level permissions, so "*" is the only valid
 # Resource: X-Ray writes, the StackSet execution role, ecr:GetAuthorizationToken,
 # ecs:RegisterTaskDefinition/DescribeTaskDefinition and ecs:ListTasks (scoped by the
-# ecs:cluster condition instead).
+# ecs:cluster condition instead), and the deploy tool's ec2:DescribeManagedPrefixLists and
+# iam:ListOpenIDConnectProviders (the bootstrap's GitHub roles).
 STAR_RESOURCE_SIDS = {
     "WriteTraces", "ManageTapResourceTypes", "AuthorizeEcr", "ManageTaskDefinitions",
-    "ListClusterTasks",
+    "ListClusterTasks", "LookUpPrefixLists", "ListOidcProviders",
 }
 
 

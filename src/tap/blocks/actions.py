@@ -93,3 +93,41 @@ PIPELINE_START = (
     codepipeline.GetPipelineExecution,
     codepipeline.GetPipelineState,
 )
+
+# --- the deploy tool (./deploy.sh), for the bootstrap's GitHub roles ---------
+# Each list is what one step of a deploy calls; tests/deploy/test_deploy_role_grants.py
+# records the calls against the emulator and proves the roles allow exactly these.
+
+from awacs import acm, cloudformation, ec2  # noqa: E402
+from awacs import dynamodb as _dynamodb  # noqa: E402
+
+# The stack as it stands and its tree of nested stacks, with their templates.
+DEPLOY_READ_STACKS = (
+    cloudformation.DescribeStacks,
+    cloudformation.ListStackResources,
+    cloudformation.GetTemplate,
+)
+# A change set of the root and its nested change sets, read back, deleted when empty.
+DEPLOY_PLAN = (
+    cloudformation.CreateChangeSet,
+    cloudformation.DescribeChangeSet,
+    cloudformation.DeleteChangeSet,
+)
+# Executing a reviewed change set: stack policies, execution, events, termination protection.
+DEPLOY_EXECUTE = (
+    cloudformation.ExecuteChangeSet,
+    cloudformation.SetStackPolicy,
+    cloudformation.DescribeStackEvents,
+    cloudformation.UpdateTerminationProtection,
+)
+# HeadBucket is authorised as s3:ListBucket, HeadObject as s3:GetObject.
+DEPLOY_FIND_BUCKET = (_s3.ListBucket,)
+DEPLOY_READ_ARTIFACTS = (_s3.GetObject,)
+DEPLOY_UPLOAD_ARTIFACTS = (_s3.PutObject,)
+# The region's CloudFront prefix list, looked up for CloudFrontPrefixListId.
+DEPLOY_LOOK_UP_PREFIX_LISTS = (ec2.DescribeManagedPrefixLists,)
+# Pre-flight questions: does the image, certificate, named table, GitHub provider exist?
+DEPLOY_CHECK_IMAGES = (ecr.DescribeImages,)
+DEPLOY_CHECK_CERTIFICATES = (acm.DescribeCertificate,)
+DEPLOY_CHECK_TABLES = (_dynamodb.DescribeTable,)
+DEPLOY_LIST_OIDC_PROVIDERS = (iam.ListOpenIDConnectProviders,)

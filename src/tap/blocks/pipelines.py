@@ -77,11 +77,12 @@ def existing_github_oidc_provider_arn() -> Any:
     return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}")
 
 
-def github_deploy_role(
-    stack: Stack, logical_id: str, *, provider_arn: Any, repository: str, branch: str, description: str
-) -> Role:
-    """A role GitHub Actions may assume only from `repository` on `branch`."""
-    trust = Policy(
+def github_trust(provider_arn: Any, subjects: Any) -> Policy:
+    """A trust policy for GitHub Actions' OIDC tokens issued for STS whose subject is
+    `subjects` (one, or a list): `repo:<owner>/<name>:ref:refs/heads/<branch>` for a
+    branch, `repo:<owner>/<name>:pull_request` for pull requests. Exact matches only:
+    no wildcard lets another repository, branch or event in."""
+    return Policy(
         Version="2012-10-17",
         Statement=[
             Statement(
@@ -91,12 +92,19 @@ def github_deploy_role(
                 Condition=Condition(
                     StringEquals({
                         f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                        f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:ref:refs/heads/{branch}",
+                        f"{GITHUB_OIDC_HOST}:sub": subjects,
                     })
                 ),
             )
         ],
     )
+
+
+def github_deploy_role(
+    stack: Stack, logical_id: str, *, provider_arn: Any, repository: str, branch: str, description: str
+) -> Role:
+    """A role GitHub Actions may assume only from `repository` on `branch`."""
+    trust = github_trust(provider_arn, f"repo:{repository}:ref:refs/heads/{branch}")
     role = Role(stack, logical_id, trust, description)
     role.resource.MaxSessionDuration = 3600
     return role

@@ -29,6 +29,8 @@ from tap.package import FunctionPackager
 
 UPLOAD_WORKERS = 8
 CONTENT_TYPES = {"template": "application/json", "function": "application/zip"}
+# What S3 answers a conditional create (If-None-Match: *) when the key was created meanwhile.
+CREATED_MEANWHILE = ("PreconditionFailed", "ConditionalRequestConflict")
 
 
 @dataclass(frozen=True)
@@ -146,14 +148,8 @@ def upload(
     are global; a bucket named after our account could be anyone's)."""
 
     def one(artifact: Artifact) -> bool:
-        sent = not _present(s3, bucket, artifact, bucket_owner)
-        if sent:
-            s3.put_object(
-                Bucket=bucket, Key=artifact.s3_key, Body=artifact.path.read_bytes(),
-                # S3 checks the bytes against this sha256 and keeps it for the next deploy's HEAD.
-                ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.checksum,
-                ContentType=CONTENT_TYPES[artifact.kind], ExpectedBucketOwner=bucket_owner,
-            )
+        stored = _stored_checksum(s3, bucket, artifact, bucket_owner)
+        sent = stored != artifact.checksum and _put(s3, bucket, artifact, bucket_owner, absent=stored is None)
         on_each(artifact, sent)
         return sent
 
@@ -166,16 +162,45 @@ def upload(
     )
 
 
-def _present(s3: Any, bucket: str, artifact: Artifact, bucket_owner: str) -> bool:
+def _put(s3: Any, bucket: str, artifact: Artifact, bucket_owner: str, absent: bool) -> bool:
+    """Put the artefact; False when another deploy put the same bytes first.
+
+    A key found absent is written only while it is still absent (If-None-Match): the
+    bootstrap's pull-request role may only create keys this way, so code under review
+    can add artefacts but never overwrite one that a deploy is about to use."""
+    def put(**condition: str) -> None:
+        s3.put_object(
+            Bucket=bucket, Key=artifact.s3_key, Body=artifact.path.read_bytes(),
+            # S3 checks the bytes against this sha256 and keeps it for the next deploy's HEAD.
+            ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.checksum,
+            ContentType=CONTENT_TYPES[artifact.kind], ExpectedBucketOwner=bucket_owner, **condition,
+        )
+
+    if not absent:
+        put()
+        return True
+    try:
+        put(IfNoneMatch="*")
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] not in CREATED_MEANWHILE:
+            raise
+        if _stored_checksum(s3, bucket, artifact, bucket_owner) == artifact.checksum:
+            return False
+        put()  # other bytes arrived meanwhile: replace them (a deploy role may; a plan role may not)
+    return True
+
+
+def _stored_checksum(s3: Any, bucket: str, artifact: Artifact, bucket_owner: str) -> str | None:
+    """The sha256 S3 holds for the artefact's key ("" if it holds none), None when absent."""
     try:
         head = s3.head_object(
             Bucket=bucket, Key=artifact.s3_key, ChecksumMode="ENABLED", ExpectedBucketOwner=bucket_owner
         )
     except botocore.exceptions.ClientError as error:
         if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
+            return None
         raise
-    return head.get("ChecksumSHA256") == artifact.checksum
+    return head.get("ChecksumSHA256", "")
 
 
 def template_url(bucket: str, region: str, url_suffix: str, key: str) -> str:

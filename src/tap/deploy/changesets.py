@@ -71,8 +71,11 @@ def create(
     tags: dict[str, str],
     rollback_configuration: dict[str, Any],
     description: str,
+    role_arn: str | None = None,
 ) -> str:
-    """Create the change set; `template` is {"TemplateURL": ...} or {"TemplateBody": ...}."""
+    """Create the change set; `template` is {"TemplateURL": ...} or {"TemplateBody": ...}.
+    With `role_arn`, CloudFormation makes every call of this and later operations on the
+    stack as that service role; without, as the stack's role if it has one, else as the caller."""
     response = cfn.create_change_set(
         StackName=stack_name,
         ChangeSetName=change_set_name,
@@ -84,6 +87,7 @@ def create(
         IncludeNestedStacks=True,
         Description=description[:1024],
         **template,
+        **({"RoleARN": role_arn} if role_arn else {}),
     )
     return response["Id"]
 

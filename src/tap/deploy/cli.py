@@ -148,6 +148,8 @@ def _add_change_options(parser: argparse.ArgumentParser) -> None:
                         help="allow replacing or deleting this stateful resource (repeatable)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                         help="a root parameter (repeatable); KEY=file://PATH reads a file")
+    parser.add_argument("--role-arn", metavar="ARN", help="a CloudFormation service role to act as "
+                        "(the bootstrap's CloudFormationExecutionRoleArn, for CI)")
     if "--stack-name" not in parser._option_string_actions:
         parser.add_argument("--stack-name", help="stack name (default tap-bootstrap)")
 
@@ -288,7 +290,7 @@ def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspa
         options = DeployOptions(
             yes=args.yes, no_execute=args.no_execute, allow_replace=tuple(args.allow_replace),
             parameters=tuple(args.parameter), stack_name=args.stack_name,
-            recreate=getattr(args, "recreate", False),
+            recreate=getattr(args, "recreate", False), role_arn=args.role_arn,
         )
         return commands.deploy(aws, console, workspace, system, env, options)
     if args.command == "execute":

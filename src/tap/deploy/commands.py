@@ -79,6 +79,8 @@ class DeployOptions:
     parameters: tuple[str, ...] = ()
     stack_name: str | None = None
     recreate: bool = False
+    # CloudFormation acts as this service role, not as the caller (CI's deploy role).
+    role_arn: str | None = None
 
 
 def default_stack_name(system: str, env: str | None) -> str:
@@ -106,7 +108,8 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     check_account(aws, console, release, stack_name, values, deployed, bucket, owner)
     if bucket is not None:
         upload_artifacts(aws, console, release, bucket, owner)
-    tree = create_change_set(aws, console, workspace, release, stack_name, stack, values, bucket)
+    tree = create_change_set(aws, console, workspace, release, stack_name, stack, values, bucket,
+                             options.role_arn)
     if tree is None:
         return 0
     change_review = review_of(aws, release, stack, deployed, values, tree, options.allow_replace)
@@ -225,6 +228,7 @@ def artifact_bucket(aws: Aws, values: list[parameters.Value]) -> tuple[str, str]
 def create_change_set(
     aws: Aws, console: Console, workspace: Workspace, release: Release, stack_name: str,
     stack: dict[str, Any] | None, values: list[parameters.Value], bucket: str | None,
+    role_arn: str | None = None,
 ) -> changesets.ChangeSetNode | None:
     """Create the root's change set and read its tree; None (and the change set deleted)
     when it would change nothing."""
@@ -242,6 +246,7 @@ def create_change_set(
         tags=release.manifest.get("stack_tags", {}),
         rollback_configuration=protection.rollback_configuration(stack),
         description=f"tap {target_name(release.system, release.env)} root {root.sha256[:12]}",
+        role_arn=role_arn,
     )
     console.say(f"  change set  {name} ({change_set_type}): waiting for CloudFormation to compute it")
     changesets.wait_until_created(cfn, arn, workspace.poll_seconds, workspace.sleep)

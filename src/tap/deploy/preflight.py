@@ -272,12 +272,16 @@ def fixed_name_problems(target: Target) -> Iterator[str]:
 
 
 def oidc_provider_problems(target: Target) -> Iterator[str]:
-    """An account holds one IAM OIDC provider per URL; a second fails to create."""
+    """An account holds one IAM OIDC provider per URL; a second fails to create. A
+    provider whose Condition is false (the bootstrap's, when given an existing one's ARN)
+    is not created."""
     iam = target.aws.client("iam")
     existing = None
+    known = known_parameters(target.templates, target.root_parameters)
     for path, template in target.templates.items():
+        values = {**known.get(path, {}), **target.pseudo_parameters(path)}
         for logical_id, resource in template.get("Resources", {}).items():
-            if resource["Type"] != "AWS::IAM::OIDCProvider":
+            if resource["Type"] != "AWS::IAM::OIDCProvider" or not is_present(template, resource, values):
                 continue
             url = resource.get("Properties", {}).get("Url")
             if not isinstance(url, str):
@@ -289,7 +293,18 @@ def oidc_provider_problems(target: Target) -> Iterator[str]:
                 if arn.endswith(f":oidc-provider/{host}") and not target.owns(path, logical_id, arn):
                     yield (f"{address(path, logical_id)}: the account already has an OIDC provider "
                            f"for {url} ({arn}), and it can hold only one: use it instead of creating "
-                           "one (microservices: set pipeline.create_oidc_provider = false)")
+                           f"one ({_existing_provider_hint(template, arn)})")
+
+
+# A template that can use an existing GitHub provider instead of creating one takes its
+# ARN as this parameter (the bootstrap stack).
+EXISTING_PROVIDER_PARAMETER = "GitHubOidcProviderArn"
+
+
+def _existing_provider_hint(template: dict[str, Any], arn: str) -> str:
+    if EXISTING_PROVIDER_PARAMETER in template.get("Parameters", {}):
+        return f"--parameter {EXISTING_PROVIDER_PARAMETER}={arn}"
+    return "microservices: set pipeline.create_oidc_provider = false"
 
 
 # --- reading templates offline ---------------------------------------------------------------

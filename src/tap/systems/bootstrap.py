@@ -6,9 +6,24 @@ find it from its own pseudo parameters, and the two roles that self-managed
 StackSets use: the administration role (in the account that runs the
 StackSet) and the execution role (in each target account). Both roles keep
 the names StackSets looks for by default.
+
+Given a GitHub repository (`GitHubRepository=owner/name`), it also holds what
+the rendered CI workflows (templates/ci/) need to deploy without AWS keys, in
+CDK's shape:
+- a CloudFormation execution role, which CloudFormation assumes to create the
+  resources (the deploy tool passes it with --role-arn);
+- a plan role for pull requests: it may read the stacks, add artefacts and
+  create change sets, never execute one, overwrite an artefact or pass a role,
+  so code under review (a fork's included) cannot deploy;
+- a deploy role for pushes to the deploy branches: what `./deploy.sh deploy`
+  calls and no more, plus passing the execution role to CloudFormation.
+Both trust GitHub's OIDC provider (created here unless its ARN is given; an
+account holds one) for that repository only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs import sts
@@ -16,18 +31,41 @@ from awacs.aws import (
     Action,
     Allow,
     Condition,
+    Null,
     Policy,
     PolicyDocument,
     Principal,
     Statement,
     StringEquals,
 )
-from troposphere import Equals, GetAtt, If, Not, Ref, Sub, apigateway, iam, s3
+from troposphere import (
+    And,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    apigateway,
+    iam,
+    s3,
+)
+from troposphere import Condition as UseCondition
 
-from tap import names
-from tap.blocks.buckets import Lifecycle, secure_bucket, tls_only_statements
-from tap.blocks.iam import service_trust
+from tap import config, names
+from tap.blocks import actions
+from tap.blocks.buckets import (
+    Lifecycle,
+    SecureBucket,
+    secure_bucket,
+    tls_only_statements,
+)
+from tap.blocks.iam import BucketRef, Role, grant_pass_role, service_trust
 from tap.blocks.lifecycle import suppress
+from tap.blocks.pipelines import github_oidc_provider, github_trust
 from tap.stacktree import Stack
 
 ADMINISTRATION_ROLE_NAME = "AWSCloudFormationStackSetAdministrationRole"
@@ -44,16 +82,26 @@ DEPLOYED_SERVICES = (
     "logs", "rds", "s3", "secretsmanager", "sns", "ssm", "wafv2", "xray",
 )
 
+# GitHub's OIDC token names its repository, and for a push the branch, in `sub`.
+GITHUB_REPOSITORY_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100})?$"
+MAX_DEPLOY_BRANCHES = 5
+BRANCH_PATTERN = r"[A-Za-z0-9._/-]+"
+GITHUB_PROVIDER_ARN_PATTERN = (
+    r"^(arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com)?$"
+)
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
 
 def build() -> Stack:
-    stack = Stack.root("bootstrap", "tap bootstrap: artefact bucket and StackSet roles")
+    stack = Stack.root("bootstrap", "tap bootstrap: artefact bucket, StackSet roles, GitHub deploy roles")
     add_parameters(stack)
     bucket = add_artifact_bucket(stack)
     add_administration_role(stack)
     add_execution_role(stack)
     add_api_gateway_logging(stack)
-    stack.output("ArtifactBucketName", Ref(bucket), "Bucket that deploys upload artefacts to.")
-    stack.output("ArtifactBucketArn", bucket.get_att("Arn"), "ARN of the artefact bucket.")
+    stack.output("ArtifactBucketName", bucket.ref.name, "Bucket that deploys upload artefacts to.")
+    stack.output("ArtifactBucketArn", bucket.ref.arn, "ARN of the artefact bucket.")
+    add_github_deployment(stack, bucket.ref)
     return stack
 
 
@@ -84,14 +132,42 @@ def add_parameters(stack: Stack) -> None:
         Description="Set API Gateway's account-wide CloudWatch role in this region (needed for "
         "API access logs). false if something else already manages it.",
     )
+    stack.parameter(
+        "GitHubRepository",
+        Default="",
+        AllowedPattern=GITHUB_REPOSITORY_PATTERN,
+        ConstraintDescription="owner/name of a GitHub repository, as GitHub spells it, or empty",
+        Description="GitHub repository (owner/name) whose Actions plan pull requests and deploy "
+        "the deploy branches with the roles below. Empty: no GitHub roles.",
+    )
+    stack.parameter(
+        "GitHubDeployBranches",
+        Default="main",
+        AllowedPattern=rf"^{BRANCH_PATTERN}(,{BRANCH_PATTERN}){{0,{MAX_DEPLOY_BRANCHES - 1}}}$",
+        ConstraintDescription=f"1 to {MAX_DEPLOY_BRANCHES} branch names separated by commas, "
+        "without wildcards",
+        Description="Branches (comma-separated, at most five) whose pushes may deploy.",
+    )
+    stack.parameter(
+        "GitHubOidcProviderArn",
+        Default="",
+        AllowedPattern=GITHUB_PROVIDER_ARN_PATTERN,
+        ConstraintDescription="the ARN of the account's token.actions.githubusercontent.com "
+        "provider, or empty",
+        Description="The account's GitHub OIDC provider, if it has one (an account holds one per "
+        "URL; the microservices pipeline may have made it). Empty: this stack creates it.",
+    )
     template = stack.template
     template.add_condition("ConfigureApiGatewayLogging", Equals(Ref("ConfigureApiGatewayLogging"), "true"))
     template.add_condition("OrganizationGiven", Not(Equals(Ref("ReaderOrganizationId"), "")))
     template.add_condition("AdministratorGiven", Not(Equals(Ref("AdministratorAccountId"), "")))
     template.add_condition("IsAdministrator", Equals(Ref("CreateAdministrationRole"), "true"))
+    template.add_condition("GitHubGiven", Not(Equals(Ref("GitHubRepository"), "")))
+    template.add_condition("CreateGitHubOidcProvider", And(
+        UseCondition("GitHubGiven"), Equals(Ref("GitHubOidcProviderArn"), "")))
 
 
-def add_artifact_bucket(stack: Stack) -> s3.Bucket:
+def add_artifact_bucket(stack: Stack) -> SecureBucket:
     bucket = secure_bucket(
         stack,
         "ArtifactBucket",
@@ -126,7 +202,7 @@ def add_artifact_bucket(stack: Stack) -> s3.Bucket:
             ),
         )
     )
-    return bucket.resource
+    return bucket
 
 
 def add_administration_role(stack: Stack) -> None:
@@ -177,26 +253,36 @@ def add_execution_role(stack: Stack) -> None:
                 )
             ],
         ),
-        Policies=[
-            iam.Policy(
-                PolicyName="deploy-tap-resources",
-                PolicyDocument=PolicyDocument(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Sid="ManageTapResourceTypes",
-                            Effect=Allow,
-                            Action=[Action(service, "*") for service in DEPLOYED_SERVICES],
-                            Resource=["*"],
-                        )
-                    ],
-                ),
-            )
-        ],
+        Policies=[deploy_tap_resources()],
     )
+    allow_managing_tap_resources(role, "StackSet execution role")
+    stack.add(role)
+
+
+def deploy_tap_resources() -> iam.Policy:
+    """What CloudFormation needs to create, update and delete every resource type the tap
+    templates hold: the services of DEPLOYED_SERVICES and nothing else. Resources are
+    "*": CloudFormation names most of them, so their ARNs are not known in advance."""
+    return iam.Policy(
+        PolicyName="deploy-tap-resources",
+        PolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Sid="ManageTapResourceTypes",
+                    Effect=Allow,
+                    Action=[Action(service, "*") for service in DEPLOYED_SERVICES],
+                    Resource=["*"],
+                )
+            ],
+        ),
+    )
+
+
+def allow_managing_tap_resources(role: iam.Role, what: str) -> None:
     suppress(
         role,
-        CKV_AWS_107="StackSet execution role: CloudFormation acts as it to create every "
+        CKV_AWS_107=f"{what}: CloudFormation acts as it to create every "
         "resource type of the tap templates; scoped to those services.",
         CKV_AWS_108="As CKV_AWS_107: CloudFormation reads the resources it manages.",
         CKV_AWS_109="As CKV_AWS_107: CloudFormation manages resource policies it declares.",
@@ -204,7 +290,6 @@ def add_execution_role(stack: Stack) -> None:
         CKV_AWS_111="As CKV_AWS_107: resources are created by the role, so their ARNs are "
         "not known in advance.",
     )
-    stack.add(role)
 
 
 def add_api_gateway_logging(stack: Stack) -> None:
@@ -228,3 +313,118 @@ def add_api_gateway_logging(stack: Stack) -> None:
             CloudWatchRoleArn=GetAtt(role, "Arn"),
         )
     )
+
+
+# --- deploying from GitHub Actions without AWS keys ----------------------------------
+
+
+def add_github_deployment(stack: Stack, bucket: BucketRef) -> None:
+    """The OIDC provider, CloudFormation's execution role, and the plan and deploy roles
+    of the CI workflows, all only when a repository is given."""
+    provider = add_github_oidc_provider(stack)
+    execution = add_cloudformation_execution_role(stack)
+    plan = add_github_plan_role(stack, provider, bucket)
+    deploy = add_github_deploy_role(stack, provider, bucket, execution)
+    for name, value, description in (
+        ("CloudFormationExecutionRoleArn", GetAtt(execution, "Arn"),
+         "Role CloudFormation acts as when CI deploys (./deploy.sh deploy --role-arn)."),
+        ("GitHubPlanRoleArn", plan.arn, "Role a pull request's workflow assumes to plan a deploy."),
+        ("GitHubDeployRoleArn", deploy.arn, "Role a deploy branch's workflow assumes to deploy."),
+    ):
+        stack.output(name, value, description).Condition = "GitHubGiven"
+
+
+def add_github_oidc_provider(stack: Stack) -> Any:
+    """The provider's ARN: the one this stack creates, or the account's existing one."""
+    provider = github_oidc_provider(stack, "GitHubOidcProvider")
+    provider.Condition = "CreateGitHubOidcProvider"
+    return If("CreateGitHubOidcProvider", Ref(provider), Ref("GitHubOidcProviderArn"))
+
+
+def add_cloudformation_execution_role(stack: Stack) -> iam.Role:
+    """CloudFormation's identity when CI deploys: it holds the resource permissions, so
+    the deploy role itself needs none (CDK's cfn-exec-role)."""
+    role = iam.Role(
+        "CloudFormationExecutionRole",
+        Condition="GitHubGiven",
+        Description="CloudFormation's identity when the GitHub deploy role deploys tap stacks",
+        AssumeRolePolicyDocument=service_trust(CLOUDFORMATION),
+        Policies=[deploy_tap_resources()],
+    )
+    allow_managing_tap_resources(role, "CloudFormation execution role")
+    return stack.add(role)
+
+
+def tap_stacks() -> list[Sub]:
+    """Every stack a deploy of a tap system touches: `./deploy.sh` names a root
+    `tap-<system>-<env>`, and CloudFormation names a nested stack after its parent."""
+    return [
+        Sub(f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/tap-{system}-*/*")
+        for system in config.SYSTEMS
+    ]
+
+
+def deploy_branch_subjects() -> list[Sub]:
+    """`repo:<owner>/<name>:ref:refs/heads/<branch>` for each deploy branch. CloudFormation
+    cannot map over a list, so the list is padded to its maximum length: a padding slot
+    gives `...:ref:refs/heads/`, which no token carries (a branch has a name)."""
+    padded = Split(",", Join("", [Ref("GitHubDeployBranches"), "," * (MAX_DEPLOY_BRANCHES - 1)]))
+    return [
+        Sub("repo:${GitHubRepository}:ref:refs/heads/${Branch}", Branch=Select(index, padded))
+        for index in range(MAX_DEPLOY_BRANCHES)
+    ]
+
+
+def grant_planning(role: Role, bucket: BucketRef) -> None:
+    """What `./deploy.sh deploy --no-execute` calls, uploads aside: read the stacks,
+    create and read change sets, and ask the pre-flight questions."""
+    role.allow("ReadTapStacks", actions.DEPLOY_READ_STACKS, tap_stacks())
+    role.allow("PlanTapChangeSets", actions.DEPLOY_PLAN, tap_stacks())
+    role.allow("FindArtifactBucket", actions.DEPLOY_FIND_BUCKET, [bucket.arn])
+    role.allow("ReadArtifacts", actions.DEPLOY_READ_ARTIFACTS, [bucket.objects_arn])
+    # ec2:DescribeManagedPrefixLists has no resource-level permissions: Resource must be "*".
+    role.allow("LookUpPrefixLists", actions.DEPLOY_LOOK_UP_PREFIX_LISTS, ["*"])
+    # iam:ListOpenIDConnectProviders lists the account's providers: Resource must be "*".
+    role.allow("ListOidcProviders", actions.DEPLOY_LIST_OIDC_PROVIDERS, ["*"])
+    role.allow("CheckImages", actions.DEPLOY_CHECK_IMAGES, [
+        Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*")])
+    # A CloudFront certificate lives in us-east-1 whatever the stack's region.
+    role.allow("CheckCertificates", actions.DEPLOY_CHECK_CERTIFICATES, [
+        Sub("arn:${AWS::Partition}:acm:*:${AWS::AccountId}:certificate/*")])
+    # A table a template names (the config chooses the name) must not exist outside the stack.
+    role.allow("CheckTables", actions.DEPLOY_CHECK_TABLES, [
+        Sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*")])
+
+
+def add_github_plan_role(stack: Stack, provider_arn: Any, bucket: BucketRef) -> Role:
+    """Assumed by a pull request's workflow, which runs the code under review: it plans,
+    it never deploys. It creates artefact keys only where none exists (If-None-Match),
+    so it cannot swap the bytes of an artefact a deploy is about to use."""
+    role = Role(
+        stack, "GitHubPlanRole",
+        github_trust(provider_arn, Sub("repo:${GitHubRepository}:pull_request")),
+        "GitHub Actions on a pull request: create and review tap change sets, never execute them",
+    )
+    role.resource.Condition = "GitHubGiven"
+    role.resource.MaxSessionDuration = 3600
+    grant_planning(role, bucket)
+    role.allow("AddArtifacts", actions.DEPLOY_UPLOAD_ARTIFACTS, [bucket.objects_arn],
+               Condition(Null("s3:if-none-match", "false")))
+    return role
+
+
+def add_github_deploy_role(stack: Stack, provider_arn: Any, bucket: BucketRef,
+                           execution: iam.Role) -> Role:
+    """Assumed by a push to a deploy branch: plan, upload and execute, with CloudFormation
+    acting as the execution role; no resource permission of its own."""
+    role = Role(
+        stack, "GitHubDeployRole", github_trust(provider_arn, deploy_branch_subjects()),
+        "GitHub Actions on a deploy branch: deploy tap stacks through change sets",
+    )
+    role.resource.Condition = "GitHubGiven"
+    role.resource.MaxSessionDuration = 3600
+    grant_planning(role, bucket)
+    role.allow("UploadArtifacts", actions.DEPLOY_UPLOAD_ARTIFACTS, [bucket.objects_arn])
+    role.allow("ExecuteTapChangeSets", actions.DEPLOY_EXECUTE, tap_stacks())
+    grant_pass_role(role, [GetAtt(execution, "Arn")], CLOUDFORMATION)
+    return role
