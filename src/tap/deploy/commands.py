@@ -413,6 +413,7 @@ def execute_reviewed(aws: Aws, console: Console, workspace: Workspace, arn: str,
     deployed = stacks.deployed_tree(cfn, stack["StackId"]) if saved.change_set_type == "UPDATE" else {}
     return execute(aws, console, workspace, saved, deployed, time.monotonic())
 
+
 # --- console links ---------------------------------------------------------------------------------
 
 
