@@ -12,10 +12,8 @@ GitHub's own ${{ }} expressions pass through untouched.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
-from importlib import resources
 
-import jinja2
+from tap import yamltext
 
 FOLDER = "ci"
 DEPLOY_BRANCH = "main"  # the bootstrap's GitHubDeployBranches default
@@ -28,20 +26,6 @@ ACTIONS = {
 }
 # GitHub refuses a comment over 65,536 characters; the review is cut to fit.
 MAX_COMMENT_BYTES = 60000
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FunctionLoader(
-            lambda name: resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-        ),
-        variable_start_string="[[", variable_end_string="]]",
-        block_start_string="[%", block_end_string="%]",
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
 
 
 def file_name(system: str, env: str) -> str:
@@ -66,7 +50,7 @@ def variable_names(system: str, env: str) -> dict[str, str]:
 
 def render_workflow(system: str, env: str, region: str) -> str:
     variables = variable_names(system, env)
-    return _environment().get_template("deploy.yml.j2").render(
+    return yamltext.environment(__package__).get_template("deploy.yml.j2").render(
         system=system,
         env=env,
         region=region,

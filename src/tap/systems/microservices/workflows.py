@@ -1,20 +1,10 @@
-"""Text artefacts rendered with jinja2: each service's CodeBuild buildspec and GitHub workflow.
-
-The templates are package data beside this module, read with
-importlib.resources: reading the package's own resources is the one file
-access a system makes, and it is part of the code, not of any input.
-They use [[ ]] and [% %] as delimiters so GitHub's own ${{ }} expressions
-pass through untouched.
-"""
+"""Each service's CodeBuild buildspec and GitHub workflow, rendered by `tap.yamltext`
+from the templates beside this module (package data: the one file access a system
+makes, part of the code, not an input)."""
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
-
-import jinja2
-
+from tap import yamltext
 from tap.config.microservices import MicroservicesSettings, ServiceSettings
 from tap.systems.microservices.ids import (
     pipelines_stack_name,
@@ -25,24 +15,8 @@ from tap.systems.microservices.ids import (
 WORKFLOWS_FOLDER = "workflows"
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(
-            lambda name: resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-        ),
-        variable_start_string="[[", variable_end_string="]]",
-        block_start_string="[%", block_end_string="%]",
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    environment.filters["quote"] = json.dumps  # a YAML double-quoted scalar
-    return environment
-
-
 def render_buildspec(service: ServiceSettings) -> str:
-    return _environment().get_template("buildspec.yml.j2").render(
+    return yamltext.environment(__package__).get_template("buildspec.yml.j2").render(
         service=service.name, test_command=service.test_command
     )
 
@@ -56,7 +30,7 @@ def variable_names(settings: MicroservicesSettings, service: ServiceSettings) ->
 def render_workflow(settings: MicroservicesSettings, service: ServiceSettings) -> str:
     role_variable, pipeline_variable = variable_names(settings, service)
     shard = service.shard_index
-    return _environment().get_template("workflow.yml.j2").render(
+    return yamltext.environment(__package__).get_template("workflow.yml.j2").render(
         service=service.name,
         env=settings.env,
         region=settings.region,
