@@ -6,9 +6,12 @@ copy of the checkout creates the instances, updates them when a function changes
 from __future__ import annotations
 
 import io
+import json
 import urllib.request
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tap.deploy import cli, emulated_stacksets, emulator
 from tap.deploy.commands import Console, Workspace
@@ -53,6 +56,10 @@ def instance_stacks(checkout: Checkout, account: str, region: str = "us-east-1")
     return [s for s in stacks if s["StackName"].startswith("StackSet-tap-") and "ParentId" not in s]
 
 
+def parameter_value(stack: dict, key: str) -> str:
+    return next(p["ParameterValue"] for p in stack["Parameters"] if p["ParameterKey"] == key)
+
+
 def function_hashes(checkout: Checkout, account: str) -> dict[str, str]:
     functions = client(checkout, "lambda", account).list_functions()["Functions"]
     return {f["FunctionName"]: f["CodeSha256"] for f in functions}
@@ -89,6 +96,21 @@ def test_distribution_stackset_create_update_and_remove(organisation, public_key
 
     again = checkout.deploy_sh(*deploy, "--yes")
     assert again.returncode == 0 and "no changes" in again.stdout
+
+    other_key = checkout.root / "other-public.pem"
+    other_key.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    overrides = checkout.root / "overrides.json"
+    overrides.write_text(json.dumps({TARGETS[1]: [{"ParameterKey": "SigningPublicKey",
+                                                   "ParameterValue": other_key.read_text()}]}))
+    overridden = checkout.deploy_sh(*deploy, "--overrides", str(overrides), "--yes")
+    assert overridden.returncode == 0
+    assert "overriding SigningPublicKey: 1 account(s) x 1 region(s)" in overridden.stdout
+    keys = {account: parameter_value(instance_stacks(checkout, account)[0], "SigningPublicKey")
+            for account in TARGETS}
+    assert keys == {TARGETS[0]: public_key.read_text(), TARGETS[1]: other_key.read_text()}
+    same = checkout.deploy_sh(*deploy, "--overrides", str(overrides), "--yes")
+    assert same.returncode == 0 and "no changes" in same.stdout
 
     status = checkout.deploy_sh("stackset-status", "distribution", "dev")
     assert status.returncode == 0

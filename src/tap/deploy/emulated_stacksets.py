@@ -612,7 +612,8 @@ def update_stack_instances(self: CloudFormationResponse) -> ActionResult:
                 raise CloudFormationError("StackInstanceNotFoundException",
                                           f"Stack instance {account} {region} not found in StackSet "
                                           f"{stack_set.name}")
-            instance.overrides = _parameters(overrides, instance.overrides)
+            # As in StackSets, an override not sent keeps its value.
+            instance.overrides = {**instance.overrides, **_parameters(overrides, instance.overrides)}
             targets.append(instance)
     return _start(stack_set, self, "UPDATE", targets)
 

@@ -111,6 +111,7 @@ class Plan:
     values: dict[str, str]
     existing: set[tuple[str, str]] = field(default_factory=set)
     overrides: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    outdated: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
 
 # --- the command line's values ---------------------------------------------------------
@@ -633,11 +634,30 @@ def plan_of(aws: Aws, release: Release, name: str, values: dict[str, str], optio
     existing = describe(cfn, name)
     current = {(each["Account"], each["Region"]) for each in instances(cfn, name)} if existing else set()
     # Under OUs the accounts are StackSets' to find: "" stands for every one of them.
-    accounts = list(targets.accounts) or sorted({"", *per_account})
+    accounts = list(targets.accounts) or sorted({"", *per_account, *(account for account, _ in current)})
     changed = existing is None or existing.get("TemplateBody") != release.root.path.read_text(encoding="utf-8") \
         or {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])} != values
-    return Plan(name, existing is not None, changed, release.root.sha256, values, current,
+    plan = Plan(name, existing is not None, changed, release.root.sha256, values, current,
                 instance_overrides(aws, release, values, options, accounts, per_account))
+    plan.outdated = outdated_overrides(cfn, plan)
+    return plan
+
+
+def outdated_overrides(cfn: Any, plan: Plan) -> dict[tuple[str, str], dict[str, str]]:
+    """Existing instances whose overrides differ from what they should be, with the values
+    to send: StackSets keeps an override that is not sent, so one to drop is sent back at
+    the StackSet's own value."""
+    found = {}
+    for (account, region), wanted in plan.overrides.items():
+        if (account, region) not in plan.existing:
+            continue
+        instance = cfn.describe_stack_instance(StackSetName=plan.name, StackInstanceAccount=account,
+                                               StackInstanceRegion=region)["StackInstance"]
+        current = {each["ParameterKey"]: each["ParameterValue"] for each in instance.get("ParameterOverrides", [])}
+        if current != wanted:
+            found[(account, region)] = {**{key: plan.values[key] for key in current if key in plan.values},
+                                        **wanted}
+    return found
 
 
 def run_plan(follower: OperationFollower, plan: Plan, release: Release, template: dict[str, str],
@@ -657,7 +677,7 @@ def run_plan(follower: OperationFollower, plan: Plan, release: Release, template
     elif plan.template_changed and plan.existing:
         operations.append(run_operation(follower, lambda: cfn.update_stack_set(
             **common, **arguments, **_model_arguments(targets, update=True)),
-            f"updating {len(plan.existing)} instance(s)"))
+            f"updating {len(plan.existing & set(plan.overrides)) or len(plan.existing)} instance(s)"))
     elif plan.template_changed:
         cfn.update_stack_set(StackSetName=plan.name, **arguments)
     new = {key: value for key, value in plan.overrides.items() if key not in plan.existing}
@@ -669,6 +689,12 @@ def run_plan(follower: OperationFollower, plan: Plan, release: Release, template
         operations.append(run_operation(follower, lambda: cfn.create_stack_instances(
             **common, **targets.deployment(chosen), Regions=regions, ParameterOverrides=as_parameters(own)),
             f"creating instances: {what} x {len(regions)} region(s)"))
+    for accounts, regions, own in groups(plan.outdated, preferences["RegionOrder"]):
+        if operations and operations[-1]["Status"] != "SUCCEEDED":
+            break
+        operations.append(run_operation(follower, lambda: cfn.update_stack_instances(
+            **common, **targets.deployment(accounts), Regions=regions, ParameterOverrides=as_parameters(own)),
+            f"overriding {', '.join(sorted(own))}: {len(accounts)} account(s) x {len(regions)} region(s)"))
     return operations
 
 
@@ -693,9 +719,11 @@ def show_plan(console: Console, plan: Plan, targets: Targets) -> None:
     if targets.org_units:
         console.say(f"  targets     every account under {', '.join(targets.org_units)} in "
                     f"{', '.join(targets.regions)}; new accounts there get an instance automatically")
-    for label, chosen in (("update", kept if plan.template_changed else []), ("create", new)):
+    overridden = sorted(plan.outdated)
+    for label, chosen in (("update", kept if plan.template_changed else []), ("create", new),
+                          ("override", overridden)):
         for account, region in chosen:
-            own = plan.overrides.get((account, region)) or {}
+            own = plan.outdated.get((account, region)) or plan.overrides.get((account, region)) or {}
             extra = f" (overrides: {', '.join(sorted(own))})" if own else ""
             console.say(f"  {label:<11} {account} {region}{extra}")
 
