@@ -30,6 +30,15 @@ def test_public_default_route_waits_for_the_attachment():
     assert route["Properties"]["DestinationCidrBlock"] == "0.0.0.0/0"
 
 
+@pytest.mark.parametrize("nat", ["per-az", "single"])
+def test_nat_addresses_and_gateways_wait_for_the_attachment(nat):
+    template = network(az_count=3, nat=nat)
+    for kind in ("AWS::EC2::EIP", "AWS::EC2::NatGateway"):
+        found = resources_of_type(template, kind)
+        assert found
+        assert all(r["DependsOn"] == ["InternetGatewayAttachment"] for r in found.values())
+
+
 @pytest.mark.parametrize("az_count", [2, 3])
 def test_a_public_and_a_private_subnet_per_az(az_count):
     template = network(az_count=az_count)

@@ -51,7 +51,7 @@ def network_stack(settings: NetworkSettings) -> Stack:
     vpc = add_vpc(stack, settings)
     internet = add_internet_gateway(stack, vpc)
     public_routes = add_public_route_table(stack, vpc, internet)
-    zones = add_zones(stack, settings, vpc, public_routes)
+    zones = add_zones(stack, settings, vpc, public_routes, internet)
     add_gateway_endpoints(stack, vpc, zones)
     add_flow_logs(stack, vpc, settings)
     add_outputs(stack, vpc, zones)
@@ -101,7 +101,8 @@ def add_public_route_table(
 
 
 def add_zones(
-    stack: Stack, settings: NetworkSettings, vpc: ec2.VPC, public_routes: ec2.RouteTable
+    stack: Stack, settings: NetworkSettings, vpc: ec2.VPC, public_routes: ec2.RouteTable,
+    internet: ec2.VPCGatewayAttachment,
 ) -> list[Zone]:
     public_cidrs, private_cidrs = subnet_cidrs(settings)
     zones = []
@@ -135,7 +136,7 @@ def add_zones(
             )
         )
         if nat is None or settings.nat == "per-az":
-            nat = add_nat_gateway(stack, letter, public)
+            nat = add_nat_gateway(stack, letter, public, internet)
         routes = stack.add(
             ec2.RouteTable(
                 f"PrivateRouteTable{letter}", VpcId=Ref(vpc), Tags=_name(f"private-{letter.lower()}")
@@ -158,14 +159,24 @@ def add_zones(
     return zones
 
 
-def add_nat_gateway(stack: Stack, letter: str, public_subnet: ec2.Subnet) -> ec2.NatGateway:
-    address = stack.add(ec2.EIP(f"NatAddress{letter}", Domain="vpc", Tags=_name(f"nat-{letter.lower()}")))
+def add_nat_gateway(
+    stack: Stack, letter: str, public_subnet: ec2.Subnet, internet: ec2.VPCGatewayAttachment
+) -> ec2.NatGateway:
+    # An Elastic IP in a VPC needs the internet gateway attached first (AWS::EC2::EIP
+    # docs), and a NAT gateway needs it to reach the internet: without the DependsOn,
+    # create can race the attachment and delete can detach the gateway while an
+    # address is still mapped ("has some mapped public address(es)").
+    address = stack.add(ec2.EIP(
+        f"NatAddress{letter}", Domain="vpc", Tags=_name(f"nat-{letter.lower()}"),
+        DependsOn=[internet.title],
+    ))
     return stack.add(
         ec2.NatGateway(
             f"NatGateway{letter}",
             AllocationId=GetAtt(address, "AllocationId"),
             SubnetId=Ref(public_subnet),
             Tags=_name(f"nat-{letter.lower()}"),
+            DependsOn=[internet.title],
         )
     )
 
