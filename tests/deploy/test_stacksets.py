@@ -10,14 +10,10 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from tap.deploy import stacksets
+from tap.deploy import stackset_follow, stackset_preflight, stackset_targets, stacksets
 from tap.deploy.commands import Console, Workspace
-from tap.deploy.stacksets import (
-    InstanceRow,
-    OperationFollower,
-    StackSetOptions,
-    Targets,
-)
+from tap.deploy.stackset_follow import InstanceRow, OperationFollower
+from tap.deploy.stackset_targets import StackSetOptions, Targets
 from tap.errors import DeployFailed, UserError
 from tests.deploy.recorded import T0
 
@@ -35,33 +31,33 @@ def options(**given) -> StackSetOptions:
 
 def test_targets_are_accounts_or_org_units_never_both():
     with pytest.raises(UserError, match="one of the two"):
-        stacksets.targets_of("111111111111", "ou-abcd-12345678", "us-east-1")
+        stackset_targets.targets_of("111111111111", "ou-abcd-12345678", "us-east-1")
     with pytest.raises(UserError, match="one of the two"):
-        stacksets.targets_of(None, None, "us-east-1")
+        stackset_targets.targets_of(None, None, "us-east-1")
 
 
 def test_a_malformed_account_or_region_is_named():
     with pytest.raises(UserError, match=r"--accounts: '12345' is not a 12-digit account id"):
-        stacksets.targets_of("12345", None, "us-east-1")
+        stackset_targets.targets_of("12345", None, "us-east-1")
     with pytest.raises(UserError, match=r"--regions: 'useast1' is not a region name"):
-        stacksets.targets_of("111111111111", None, "useast1")
+        stackset_targets.targets_of("111111111111", None, "useast1")
     with pytest.raises(UserError, match="--regions is required"):
-        stacksets.targets_of("111111111111", None, None)
+        stackset_targets.targets_of("111111111111", None, None)
 
 
 def test_service_managed_when_targets_are_org_units():
-    targets = stacksets.targets_of(None, "ou-abcd-12345678", "us-east-1")
+    targets = stackset_targets.targets_of(None, "ou-abcd-12345678", "us-east-1")
     assert targets.permission_model == "SERVICE_MANAGED"
     assert targets.deployment() == {"DeploymentTargets": {"OrganizationalUnitIds": ["ou-abcd-12345678"]}}
     assert targets.deployment(["111111111111"])["DeploymentTargets"]["AccountFilterType"] == "INTERSECTION"
 
 
 def test_preferences_take_counts_and_percentages_and_keep_region_order():
-    preferences = stacksets.operation_preferences(options(max_concurrent="25%", failure_tolerance="2",
+    preferences = stackset_targets.operation_preferences(options(max_concurrent="25%", failure_tolerance="2",
                                                           region_order=("us-east-1", "eu-west-1")))
     assert preferences == {"RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentPercentage": 25,
                            "FailureToleranceCount": 2, "RegionOrder": ["us-east-1", "eu-west-1"]}
-    assert stacksets.operation_preferences(options())["RegionOrder"] == ["eu-west-1", "us-east-1"]
+    assert stackset_targets.operation_preferences(options())["RegionOrder"] == ["eu-west-1", "us-east-1"]
 
 
 @pytest.mark.parametrize(("given", "message"), [
@@ -73,32 +69,32 @@ def test_preferences_take_counts_and_percentages_and_keep_region_order():
 ])
 def test_bad_preferences_are_refused_with_what_is_allowed(given, message):
     with pytest.raises(UserError, match=message):
-        stacksets.operation_preferences(options(**given))
+        stackset_targets.operation_preferences(options(**given))
 
 
 def test_the_distribution_platform_is_refused_outside_us_east_1_with_the_reason():
     with pytest.raises(UserError, match=r"deploys only to us-east-1: its Lambda@Edge function.*asked for: "
                                         r"eu-west-1"):
-        stacksets.check_regions("distribution", Targets(accounts=("111111111111",),
+        stackset_preflight.check_regions("distribution", Targets(accounts=("111111111111",),
                                                         regions=("us-east-1", "eu-west-1")))
-    stacksets.check_regions("distribution", Targets(accounts=("111111111111",), regions=("us-east-1",)))
-    stacksets.check_regions("microservices", Targets(accounts=("111111111111",), regions=("eu-west-1",)))
+    stackset_preflight.check_regions("distribution", Targets(accounts=("111111111111",), regions=("us-east-1",)))
+    stackset_preflight.check_regions("microservices", Targets(accounts=("111111111111",), regions=("eu-west-1",)))
 
 
 def test_overrides_file_is_checked_per_account(tmp_path):
     path = tmp_path / "overrides.json"
     declared = {"AlarmEmail": {}, "ArtifactAccount": {}}
     path.write_text(json.dumps({"111111111111": [{"ParameterKey": "AlarmEmail", "ParameterValue": "a@x.org"}]}))
-    assert stacksets.read_overrides(path, declared, ["111111111111"]) == {"111111111111": {"AlarmEmail": "a@x.org"}}
+    assert stackset_targets.read_overrides(path, declared, ["111111111111"]) == {"111111111111": {"AlarmEmail": "a@x.org"}}
     path.write_text(json.dumps({"222222222222": []}))
     with pytest.raises(UserError, match="account 222222222222 is not a target"):
-        stacksets.read_overrides(path, declared, ["111111111111"])
+        stackset_targets.read_overrides(path, declared, ["111111111111"])
     path.write_text(json.dumps({"111111111111": [{"ParameterKey": "Nope", "ParameterValue": "x"}]}))
     with pytest.raises(UserError, match="has no parameter 'Nope'; allowed: AlarmEmail, ArtifactAccount"):
-        stacksets.read_overrides(path, declared, ["111111111111"])
+        stackset_targets.read_overrides(path, declared, ["111111111111"])
     path.write_text("{not json")
     with pytest.raises(UserError, match="not valid JSON"):
-        stacksets.read_overrides(path, declared, ["111111111111"])
+        stackset_targets.read_overrides(path, declared, ["111111111111"])
 
 
 def test_instances_with_the_same_overrides_go_in_one_call_in_region_order():
@@ -124,11 +120,11 @@ def test_named_iam_resources_are_refused_across_regions_unless_their_condition_i
                     "Unnamed": {"Type": "AWS::IAM::Role", "Properties": {}},
                 }}}
 
-    found = stacksets.account_wide_names(Release(), {}, ("us-east-1", "eu-west-1"))
+    found = stackset_preflight.account_wide_names(Release(), {}, ("us-east-1", "eu-west-1"))
     assert len(found) == 1 and found[0].startswith("Provider (AWS::IAM::OIDCProvider) exists once per account")
-    found = stacksets.account_wide_names(Release(), {"Admin": "111111111111"}, ("us-east-1", "eu-west-1"))
+    found = stackset_preflight.account_wide_names(Release(), {"Admin": "111111111111"}, ("us-east-1", "eu-west-1"))
     assert [problem.split(" ")[0] for problem in found] == ["Named", "Provider"]
-    assert stacksets.account_wide_names(Release(), {}, ("us-east-1",)) == []
+    assert stackset_preflight.account_wide_names(Release(), {}, ("us-east-1",)) == []
 
 
 # --- following operations that fail (Stubber, API reference shapes) ---------------------------
@@ -193,7 +189,7 @@ def test_a_failed_operation_shows_each_instance_as_it_changes_and_exits_with_the
     assert sum("111111111111" in line for line in lines) == 1  # unchanged rows are not repeated
     out = io.StringIO()
     with pytest.raises(DeployFailed) as failure:
-        stacksets.finish(Console(out=out), follower, [final])
+        stackset_follow.finish(Console(out=out), follower, [final])
     assert failure.value.exit_code == 1
     assert f"CREATE FAILED ({reason})" in str(failure.value)
     assert f"222222222222 us-east-1: {EXECUTION_ROLE_MISSING}" in str(failure.value)
@@ -211,11 +207,11 @@ def test_an_operation_that_succeeded_with_a_failure_within_tolerance_still_fails
     ])
     with pytest.raises(DeployFailed, match=r"failed instances: 222222222222 us-east-1: ResourceLogicalId:"
                                            r"LicensesTable.*already exists"):
-        stacksets.finish(Console(out=io.StringIO()), follower, [final])
+        stackset_follow.finish(Console(out=io.StringIO()), follower, [final])
 
 
 def test_a_table_lists_every_instance_by_region_then_account():
-    text = stacksets.table([InstanceRow("222222222222", "us-east-1", "SUCCEEDED"),
+    text = stackset_follow.table([InstanceRow("222222222222", "us-east-1", "SUCCEEDED"),
                             InstanceRow("111111111111", "us-east-1", "FAILED", "why"),
                             InstanceRow("111111111111", "eu-west-1", "SUCCEEDED")])
     assert [line.split()[:3] for line in text.splitlines()[1:]] == [
@@ -228,9 +224,9 @@ def test_an_arn_of_one_account_must_be_overridden_for_every_other_target():
     certificate = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
     values = {"CdnCertificateArn": certificate, "ArtifactAccount": "123456789012"}
     targets = Targets(accounts=("111111111111", "222222222222", "333333333333"), regions=("us-east-1",))
-    (problem,) = stacksets.foreign_values(values, targets, {"333333333333": {"CdnCertificateArn": "arn:x"}})
+    (problem,) = stackset_preflight.foreign_values(values, targets, {"333333333333": {"CdnCertificateArn": "arn:x"}})
     assert problem.startswith("CdnCertificateArn is arn:aws:acm:us-east-1:111111111111:certificate/")
     assert problem.endswith("accounts 222222222222 need their own in --overrides")
-    assert stacksets.foreign_values(values, Targets(accounts=("111111111111",), regions=("us-east-1",)), {}) == []
-    (problem,) = stacksets.foreign_values(values, Targets(org_units=("ou-abcd-12345678",), regions=("us-east-1",)), {})
+    assert stackset_preflight.foreign_values(values, Targets(accounts=("111111111111",), regions=("us-east-1",)), {}) == []
+    (problem,) = stackset_preflight.foreign_values(values, Targets(org_units=("ou-abcd-12345678",), regions=("us-east-1",)), {})
     assert "would reach every account under the OUs" in problem

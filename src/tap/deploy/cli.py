@@ -19,7 +19,7 @@ from typing import Any
 from tap import config
 from tap.build import BOOTSTRAP
 from tap.deploy import aws as aws_module
-from tap.deploy import commands, inspection, stacksets, teardown
+from tap.deploy import commands, inspection, stackset_targets, stacksets, teardown
 from tap.deploy.aws import Aws
 from tap.deploy.commands import Console, DeployOptions, Workspace
 from tap.errors import BuildError, DeployFailed, GateRefused, UserError
@@ -259,7 +259,7 @@ def bootstrap_quietly(aws: Aws, console: Console, workspace: Workspace, *paramet
 
 
 def prepare_local_stackset(aws: Aws, console: Console, workspace: Workspace, url: str,
-                           options: stacksets.StackSetOptions) -> None:
+                           options: stackset_targets.StackSetOptions) -> None:
     """An emulated organisation holding the target accounts, bootstrapped the way the
     docs tell a real one to be: the administrator with the administration role and a
     bucket the organisation reads in every target region, each target with the
@@ -315,14 +315,14 @@ def run(args: argparse.Namespace, aws: Aws, console: Console, workspace: Workspa
     return teardown.destroy(aws, console, workspace, stack_name, target)
 
 
-def stackset_options(args: argparse.Namespace) -> stacksets.StackSetOptions:
+def stackset_options(args: argparse.Namespace) -> stackset_targets.StackSetOptions:
     from pathlib import Path
 
-    targets = stacksets.targets_of(args.accounts, args.org_units, args.regions)
-    return stacksets.StackSetOptions(
+    targets = stackset_targets.targets_of(args.accounts, args.org_units, args.regions)
+    return stackset_targets.StackSetOptions(
         targets=targets, name=args.name, max_concurrent=args.max_concurrent,
         failure_tolerance=args.failure_tolerance,
-        region_order=stacksets.parse_list(getattr(args, "region_order", None), stacksets.REGION,
+        region_order=stackset_targets.parse_list(getattr(args, "region_order", None), stackset_targets.REGION,
                                           "--region-order", "a region name"),
         overrides_file=Path(args.overrides) if getattr(args, "overrides", None) else None,
         parameters=tuple(getattr(args, "parameter", ())), retain_stacks=getattr(args, "retain_stacks", False),

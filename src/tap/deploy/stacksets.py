@@ -16,18 +16,13 @@ a row per instance as its status changes, and a final table.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import botocore.exceptions
 
 from tap import names
 from tap.build import BOOTSTRAP
-from tap.config.distribution import EDGE_REGION
 from tap.deploy import artifacts, parameters
 from tap.deploy.artifacts import Release
 from tap.deploy.aws import Aws
@@ -38,66 +33,30 @@ from tap.deploy.commands import (
     resolve_parameters,
     target_name,
 )
-from tap.errors import DeployFailed, UserError
-from tap.systems.bootstrap import ADMINISTRATION_ROLE_NAME, EXECUTION_ROLE_NAME
+from tap.deploy.stackset_follow import (
+    InstanceRow,
+    OperationFollower,
+    finish,
+    run_operation,
+    table,
+)
+from tap.deploy.stackset_preflight import (
+    account_wide_names,
+    check_regions,
+    foreign_values,
+    preflight,
+)
+from tap.deploy.stackset_targets import (
+    SELF_MANAGED,
+    SERVICE_MANAGED,
+    StackSetOptions,
+    Targets,
+    operation_preferences,
+    read_overrides,
+)
+from tap.errors import UserError
 
-SELF_MANAGED, SERVICE_MANAGED = "SELF_MANAGED", "SERVICE_MANAGED"
-FINAL_OPERATION = ("SUCCEEDED", "FAILED", "STOPPED")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-ACCOUNT = re.compile(r"^\d{12}$")
-ORG_UNIT = re.compile(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-AMOUNT = re.compile(r"^(\d+)(%?)$")
-
-# Systems that can live in one region only, and why.
-REGION_BOUND = {
-    "distribution": (EDGE_REGION, "its Lambda@Edge function, CloudFront key group and CLOUDFRONT-scope "
-                     "WAF web ACL can only be created in us-east-1; each account gets one instance there"),
-}
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Where instances go: accounts (self-managed) or OUs (service-managed), and regions."""
-
-    accounts: tuple[str, ...] = ()
-    org_units: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-
-    @property
-    def permission_model(self) -> str:
-        return SERVICE_MANAGED if self.org_units else SELF_MANAGED
-
-    def deployment(self, accounts: Iterable[str] = ()) -> dict[str, Any]:
-        """The targets as the API takes them; `accounts` narrows OUs to those accounts."""
-        chosen = list(accounts)
-        if not self.org_units:
-            return {"Accounts": chosen or list(self.accounts)}
-        targets: dict[str, Any] = {"OrganizationalUnitIds": list(self.org_units)}
-        if chosen:
-            targets.update(Accounts=chosen, AccountFilterType="INTERSECTION")
-        return {"DeploymentTargets": targets}
-
-
-@dataclass(frozen=True)
-class StackSetOptions:
-    targets: Targets
-    name: str | None = None
-    max_concurrent: str | None = None
-    failure_tolerance: str | None = None
-    region_order: tuple[str, ...] = ()
-    overrides_file: Path | None = None
-    parameters: tuple[str, ...] = ()
-    retain_stacks: bool = False
-    yes: bool = False
-
-
-@dataclass
-class InstanceRow:
-    account: str
-    region: str
-    status: str
-    reason: str = ""
 
 
 @dataclass
@@ -112,305 +71,6 @@ class Plan:
     existing: set[tuple[str, str]] = field(default_factory=set)
     overrides: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     outdated: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-
-
-# --- the command line's values ---------------------------------------------------------
-
-
-def parse_list(text: str | None, pattern: re.Pattern[str], option: str, shape: str) -> tuple[str, ...]:
-    items = tuple(item.strip() for item in (text or "").split(",") if item.strip())
-    for item in items:
-        if not pattern.match(item):
-            raise UserError(f"{option}: {item!r} is not {shape}")
-    if len(set(items)) != len(items):
-        raise UserError(f"{option}: a value is given twice; allowed: each once")
-    return items
-
-
-def targets_of(accounts: str | None, org_units: str | None, regions: str | None) -> Targets:
-    targets = Targets(
-        accounts=parse_list(accounts, ACCOUNT, "--accounts", "a 12-digit account id"),
-        org_units=parse_list(org_units, ORG_UNIT, "--org-units", "an OU id (ou-xxxx-yyyyyyyy) or root id (r-xxxx)"),
-        regions=parse_list(regions, REGION, "--regions", "a region name such as eu-west-1"),
-    )
-    if bool(targets.accounts) == bool(targets.org_units):
-        raise UserError("give the targets as --accounts A,B (self-managed: the bootstrap's StackSet roles) "
-                        "or --org-units ou-... (service-managed: AWS Organizations), one of the two")
-    if not targets.regions:
-        raise UserError("--regions is required: the regions to deploy to, such as --regions eu-west-1,us-east-1")
-    return targets
-
-
-def operation_preferences(options: StackSetOptions) -> dict[str, Any]:
-    """--max-concurrent, --failure-tolerance (a count or a percentage) and --region-order."""
-    preferences: dict[str, Any] = {"RegionConcurrencyType": "SEQUENTIAL"}
-    for option, value, count_key, percent_key in (
-        ("--max-concurrent", options.max_concurrent, "MaxConcurrentCount", "MaxConcurrentPercentage"),
-        ("--failure-tolerance", options.failure_tolerance, "FailureToleranceCount",
-         "FailureTolerancePercentage"),
-    ):
-        if value is None:
-            continue
-        match = AMOUNT.match(value)
-        if match is None or (match.group(2) and not 0 <= int(match.group(1)) <= 100):
-            raise UserError(f"{option} {value!r}: allowed: a count such as 2, or a percentage such as 25%")
-        number = int(match.group(1))
-        if option == "--max-concurrent" and number == 0:
-            raise UserError(f"{option} {value!r}: allowed: at least 1 (or 1%)")
-        preferences[percent_key if match.group(2) else count_key] = number
-    count = preferences.get("FailureToleranceCount")
-    if count is not None and preferences.get("MaxConcurrentCount", 1) > count + 1:
-        raise UserError(f"--max-concurrent {options.max_concurrent} is more than --failure-tolerance "
-                        f"{options.failure_tolerance} + 1, which StackSets refuses; allowed: at most "
-                        f"{count + 1}")
-    if options.region_order:
-        unknown = set(options.region_order) - set(options.targets.regions)
-        if unknown or len(options.region_order) != len(options.targets.regions):
-            raise UserError(f"--region-order {','.join(options.region_order)} must name each region of "
-                            f"--regions once; allowed: an order of {','.join(options.targets.regions)}")
-    preferences["RegionOrder"] = list(options.region_order or options.targets.regions)
-    return preferences
-
-
-def read_overrides(path: Path | None, declared: Mapping[str, Any], accounts: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Per-account parameter overrides: {"<account>": [{"ParameterKey": ..., "ParameterValue": ...}]}."""
-    if path is None:
-        return {}
-    shape = '{"<account id>": [{"ParameterKey": "...", "ParameterValue": "..."}]}'
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UserError(f"--overrides: cannot read {path}: {error.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"--overrides {path}: not valid JSON ({error}); allowed: {shape}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"--overrides {path}: the top level is not an object; allowed: {shape}")
-    known = set(accounts)
-    found = {}
-    for account, entries in data.items():
-        if not ACCOUNT.match(account):
-            raise UserError(f"--overrides {path}: {account!r} is not a 12-digit account id; allowed: {shape}")
-        if known and account not in known:
-            raise UserError(f"--overrides {path}: account {account} is not a target; allowed: "
-                            f"{', '.join(sorted(known))}")
-        values = _entries(entries, f"--overrides {path} [{account}]", shape)
-        for name in values:
-            if name not in declared:
-                raise UserError(f"--overrides {path} [{account}]: the root stack has no parameter {name!r}; "
-                                f"allowed: {', '.join(sorted(declared))}")
-        found[account] = values
-    return found
-
-
-def _entries(entries: Any, label: str, shape: str) -> dict[str, str]:
-    if not isinstance(entries, list) or not all(
-            isinstance(entry, dict) and set(entry) == {"ParameterKey", "ParameterValue"}
-            and all(isinstance(v, str) for v in entry.values()) for entry in entries):
-        raise UserError(f"{label}: {json.dumps(entries)[:80]} is not a list of parameters; allowed: {shape}")
-    return {entry["ParameterKey"]: entry["ParameterValue"] for entry in entries}
-
-
-# --- checks before anything starts -------------------------------------------------------
-
-
-def check_regions(system: str, targets: Targets) -> None:
-    bound = REGION_BOUND.get(system)
-    if bound and set(targets.regions) != {bound[0]}:
-        others = ", ".join(r for r in targets.regions if r != bound[0]) or "none"
-        raise UserError(f"the {system} system deploys only to {bound[0]}: {bound[1]}; allowed: "
-                        f"--regions {bound[0]} (asked for: {others})")
-
-
-# Resources IAM keeps once per account, by the property that names them.
-ACCOUNT_WIDE = {
-    "AWS::IAM::OIDCProvider": "Url", "AWS::IAM::Role": "RoleName",
-    "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::InstanceProfile": "InstanceProfileName",
-    "AWS::IAM::User": "UserName", "AWS::IAM::Group": "GroupName",
-}
-
-
-def account_wide_names(release: Release, values: Mapping[str, str], regions: tuple[str, ...]) -> list[str]:
-    """Named IAM resources the instances would create once per region in one account:
-    the second region's instance fails on a name the first one took."""
-    if len(regions) < 2:
-        return []
-    problems = []
-    for path, template in sorted(release.templates_by_path().items()):
-        given = dict(values) if not path else {}
-        for logical_id, resource in sorted(template.get("Resources", {}).items()):
-            name = ACCOUNT_WIDE.get(resource.get("Type", ""))
-            if name is None or name not in resource.get("Properties", {}):
-                continue
-            if "Condition" in resource and _condition(template, resource["Condition"], given) is False:
-                continue
-            where = "/".join((*path, logical_id))
-            problems.append(f"{where} ({resource['Type']}) exists once per account, but instances in "
-                            f"{len(regions)} regions of each account would each create it (a StackSet "
-                            "deploys one template everywhere); deploy to one region, or build without it"
-                            + (" (create_oidc_provider = false in the config, the provider made once "
-                               "per account)" if resource["Type"] == "AWS::IAM::OIDCProvider" else ""))
-    return problems
-
-
-def _condition(template: Mapping[str, Any], name: str, values: Mapping[str, str]) -> bool | None:
-    """A condition's value from parameter values, or None when it cannot be known offline."""
-    defaults = {k: str(v["Default"]) for k, v in template.get("Parameters", {}).items() if "Default" in v}
-    known = {**defaults, **values}
-
-    def value(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (function, argument), = node.items()
-            if function == "Ref":
-                return known.get(argument)
-            if function == "Condition":
-                return _condition(template, argument, values)
-            parts = [value(each) for each in argument] if isinstance(argument, list) else None
-            if parts is None or None in parts:
-                return None
-            if function == "Fn::Equals":
-                return str(parts[0]) == str(parts[1])
-            if function == "Fn::Not":
-                return not parts[0]
-            if function == "Fn::And":
-                return all(parts)
-            if function == "Fn::Or":
-                return any(parts)
-            return None
-        return node
-
-    return value(template.get("Conditions", {}).get(name))
-
-
-ARN_ACCOUNT = re.compile(r"arn:[^:\s]+:[^:\s]*:[^:\s]*:(\d{12}):")
-
-
-def foreign_values(values: Mapping[str, str], targets: Targets,
-                   per_account: Mapping[str, dict[str, str]]) -> list[str]:
-    """Values naming another account's resource (a certificate or web ACL ARN from the
-    config) would reach every instance: each target account must get its own."""
-    problems = []
-    for name, value in sorted(values.items()):
-        match = ARN_ACCOUNT.search(value)
-        if match is None:
-            continue
-        if targets.org_units:
-            problems.append(f"{name} is {value}, a resource of account {match.group(1)}, and would reach every "
-                            "account under the OUs; give such values per account (--accounts with --overrides)")
-            continue
-        missing = [account for account in targets.accounts
-                   if account != match.group(1) and name not in per_account.get(account, {})]
-        if missing:
-            problems.append(f"{name} is {value}, a resource of account {match.group(1)}; accounts "
-                            f"{', '.join(missing)} need their own in --overrides")
-    return problems
-
-
-def preflight(aws: Aws, system: str, targets: Targets, uses_artifacts: bool) -> list[str]:
-    """Every reason the operation would fail for a target, found before it starts."""
-    problems: list[str] = []
-    organization = _organization(aws)
-    if targets.permission_model == SELF_MANAGED:
-        problems += _administration_role(aws)
-    else:
-        problems += _org_units(aws, organization, targets.org_units)
-    if system != BOOTSTRAP:
-        # Without shared artefacts only the StackSet's own template goes up (to the home region).
-        for region in targets.regions if uses_artifacts else (aws.region,):
-            problems += _artifact_bucket(aws, region, targets, organization)
-    return problems
-
-
-def _organization(aws: Aws) -> dict[str, Any] | None:
-    try:
-        return aws.client("organizations").describe_organization()["Organization"]
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("AWSOrganizationsNotInUseException", "AccessDeniedException"):
-            return None
-        raise
-
-
-def _administration_role(aws: Aws) -> list[str]:
-    try:
-        aws.client("iam").get_role(RoleName=ADMINISTRATION_ROLE_NAME)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchEntity":
-            raise
-        return [f"self-managed StackSets need the role {ADMINISTRATION_ROLE_NAME} in account "
-                f"{aws.account_id}: ./deploy.sh bootstrap --parameter CreateAdministrationRole=true; and "
-                f"{EXECUTION_ROLE_NAME} in each target: ./deploy.sh bootstrap --parameter "
-                f"AdministratorAccountId={aws.account_id} run there"]
-    return []
-
-
-def _org_units(aws: Aws, organization: dict[str, Any] | None, units: Iterable[str]) -> list[str]:
-    if organization is None:
-        return [f"service-managed StackSets (--org-units) need AWS Organizations; account {aws.account_id} "
-                "is in no organisation (or may not read it)"]
-    if organization.get("FeatureSet") != "ALL":
-        return [f"organisation {organization['Id']} has only consolidated billing; service-managed "
-                "StackSets need all features enabled"]
-    problems = []
-    client = aws.client("organizations")
-    for unit in units:
-        try:
-            if unit.startswith("ou-"):
-                client.describe_organizational_unit(OrganizationalUnitId=unit)
-            elif unit not in {root["Id"] for root in client.list_roots()["Roots"]}:
-                problems.append(f"{unit} is not the root of organisation {organization['Id']}")
-        except botocore.exceptions.ClientError as error:
-            problems.append(f"{unit}: {error.response['Error']['Message'] or 'no such OU'} "
-                            f"(in organisation {organization['Id']})")
-    return problems
-
-
-def _artifact_bucket(aws: Aws, region: str, targets: Targets, organization: dict[str, Any] | None) -> list[str]:
-    """The administrator's bucket in `region` exists, and every target may read it."""
-    bucket = names.bootstrap_bucket_name(aws.account_id, region)
-    s3 = aws.client("s3", region)
-    bootstrap = f"./deploy.sh bootstrap --region {region}"
-    try:
-        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=aws.account_id)
-    except botocore.exceptions.ClientError:
-        return [f"{region}: no artefact bucket {bucket} of account {aws.account_id}; instances there read "
-                f"their nested templates and code from it: {bootstrap}"]
-    readers = set(targets.accounts) - {aws.account_id}
-    if not readers and not targets.org_units:
-        return []
-    readable_by = _organizations_reading(s3, bucket)
-    if organization is None:
-        return [f"{region}: bucket {bucket} is read by other accounts through their organisation, but account "
-                f"{aws.account_id} is in none; deploy to accounts of one organisation"]
-    if organization["Id"] not in readable_by:
-        return [f"{region}: bucket {bucket} does not let organisation {organization['Id']} read it, so the "
-                f"target accounts cannot read their templates and code: {bootstrap} --parameter "
-                f"ReaderOrganizationId={organization['Id']}"]
-    return [f"{region}: account {account} is not in organisation {organization['Id']}, so it cannot read "
-            f"{bucket}" for account in sorted(readers) if not _member(aws, account)]
-
-
-def _organizations_reading(s3: Any, bucket: str) -> set[str]:
-    try:
-        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-    except botocore.exceptions.ClientError:
-        return set()
-    found = set()
-    for statement in policy.get("Statement", []):
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if statement.get("Effect") == "Allow" and "s3:GetObject" in actions:
-            given = statement.get("Condition", {}).get("StringEquals", {}).get("aws:PrincipalOrgID", [])
-            found.update([given] if isinstance(given, str) else given)
-    return found
-
-
-def _member(aws: Aws, account: str) -> bool:
-    try:
-        aws.client("organizations").describe_account(AccountId=account)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "AccessDeniedException":
-            return True  # only the management account may look; StackSets will report it
-        return False
-    return True
 
 
 # --- what to do ---------------------------------------------------------------------------
@@ -490,75 +150,6 @@ def groups(overrides: Mapping[tuple[str, str], dict[str, str]],
 
 def as_parameters(values: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(values.items())]
-
-
-# --- following an operation --------------------------------------------------------------
-
-
-class OperationFollower:
-    """Polls one operation to its end, printing a row whenever an instance's status changes."""
-
-    def __init__(self, cfn: Any, name: str, console: Console, workspace: Workspace):
-        self.cfn, self.name, self.console, self.workspace = cfn, name, console, workspace
-        self.rows: dict[tuple[str, str], InstanceRow] = {}
-
-    def follow(self, operation_id: str, what: str) -> dict[str, Any]:
-        self.console.say(f"\n{what}: operation {operation_id}")
-        while True:
-            operation = self.cfn.describe_stack_set_operation(
-                StackSetName=self.name, OperationId=operation_id)["StackSetOperation"]
-            self._show(self._results(operation_id))
-            if operation["Status"] in FINAL_OPERATION:
-                self._show(self._results(operation_id))
-                return operation
-            self.workspace.sleep(self.workspace.poll_seconds)
-
-    def _results(self, operation_id: str) -> list[InstanceRow]:
-        rows = []
-        paginator = self.cfn.get_paginator("list_stack_set_operation_results")
-        for page in paginator.paginate(StackSetName=self.name, OperationId=operation_id):
-            rows += [InstanceRow(each["Account"], each["Region"], each["Status"], each.get("StatusReason", ""))
-                     for each in page["Summaries"]]
-        return rows
-
-    def _show(self, rows: list[InstanceRow]) -> None:
-        for row in rows:
-            key = (row.account, row.region)
-            if self.rows.get(key) != row:
-                self.rows[key] = row
-                reason = f"  {row.reason}" if row.reason else ""
-                self.console.say(f"  {row.account}  {row.region:<14} {row.status}{reason}")
-
-    @property
-    def failed(self) -> list[InstanceRow]:
-        return [row for row in self.rows.values() if row.status == "FAILED"]
-
-
-def table(rows: Iterable[InstanceRow]) -> str:
-    rows = sorted(rows, key=lambda row: (row.region, row.account))
-    lines = [f"{'account':<12}  {'region':<14}  {'status':<10}  reason"]
-    lines += [f"{row.account:<12}  {row.region:<14}  {row.status:<10}  {row.reason}".rstrip() for row in rows]
-    return "\n".join(lines)
-
-
-def run_operation(follower: OperationFollower, start: Any, what: str) -> dict[str, Any]:
-    operation_id = start()["OperationId"]
-    return follower.follow(operation_id, what)
-
-
-def finish(console: Console, follower: OperationFollower, operations: list[dict[str, Any]]) -> int:
-    if follower.rows:
-        console.say("\n" + table(follower.rows.values()))
-    failed = follower.failed
-    stopped = [op for op in operations if op["Status"] != "SUCCEEDED"]
-    if failed or stopped:
-        reasons = "; ".join(f"{row.account} {row.region}: {row.reason or row.status}" for row in failed)
-        status = ", ".join(f"{op['Action']} {op['Status']}" + (f" ({op['StatusReason']})" if op.get("StatusReason")
-                                                                 else "") for op in stopped)
-        raise DeployFailed(f"StackSet {follower.name}: {status or 'instances failed'}"
-                           + (f"; failed instances: {reasons}" if reasons else ""))
-    console.say(f"\nStackSet {follower.name}: every operation succeeded")
-    return 0
 
 
 # --- the commands -------------------------------------------------------------------------
