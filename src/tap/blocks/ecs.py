@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from awacs.helpers.trust import get_ecs_task_assumerole_policy
 from troposphere import GetAtt, Join, Ref, Sub, ecs
 from troposphere import applicationautoscaling as scaling
 
@@ -39,6 +38,7 @@ from tap.blocks.iam import (
     SecretRef,
     grant_read,
     grant_write,
+    service_trust,
 )
 from tap.stacktree import Stack
 
@@ -69,11 +69,11 @@ def task_roles(stack: Stack, prefix: str, what: str) -> TaskRoles:
     (the application's identity, with no permissions until the caller grants some)."""
     return TaskRoles(
         execution=Role(
-            stack, f"{prefix}ExecutionRole", get_ecs_task_assumerole_policy(),
+            stack, f"{prefix}ExecutionRole", service_trust("ecs-tasks.amazonaws.com"),
             f"Starts the tasks of {what}: pulls its image, writes its logs, reads its secrets",
         ),
         task=Role(
-            stack, f"{prefix}TaskRole", get_ecs_task_assumerole_policy(),
+            stack, f"{prefix}TaskRole", service_trust("ecs-tasks.amazonaws.com"),
             f"The identity {what} runs as",
         ),
     )

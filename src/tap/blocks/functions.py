@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from awacs.helpers.trust import get_lambda_assumerole_policy
 from troposphere import GetAtt, Ref, awslambda
 
-from tap.blocks.iam import Role, grant_tracing, grant_write
+from tap.blocks.iam import Role, grant_tracing, grant_write, service_trust
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import LogGroup, log_group
 from tap.package import FunctionPackage
@@ -71,7 +70,7 @@ def python_function(
     role = Role(
         stack,
         f"{logical_id}Role",
-        get_lambda_assumerole_policy(),
+        service_trust("lambda.amazonaws.com"),
         f"Execution role of the {package.name} function",
     )
     grant_write(role, logs.ref)

@@ -82,7 +82,9 @@ class LogGroupRef:
 
 def service_trust(service: str) -> Policy:
     """A trust policy letting `service` (e.g. "vpc-flow-logs.amazonaws.com") assume the role
-    on behalf of this account only: aws:SourceAccount stops the confused deputy."""
+    on behalf of this account only: aws:SourceAccount stops the confused deputy (another
+    account's resource of that service being pointed at this role). Every service that
+    assumes our roles sets the key (see SOURCE_KEYS_UNSUPPORTED for the one that does not)."""
     return Policy(
         Version="2012-10-17",
         Statement=[
@@ -94,6 +96,19 @@ def service_trust(service: str) -> Policy:
             )
         ],
     )
+
+
+# Service principals that assume roles without aws:SourceAccount or aws:SourceArn in the
+# request, so a trust conditioned on them could never be assumed. The project's lint rule
+# (tap.lintrules.service_trust) accepts an unconditioned trust only for these.
+SOURCE_KEYS_UNSUPPORTED = {
+    "edgelambda.amazonaws.com": (
+        "Lambda@Edge runs replicas of the function in every edge region; its documented "
+        "execution-role trust (lambda and edgelambda) carries no source condition and "
+        "AWS documents neither key for edgelambda, so a condition could stop the replicas "
+        "from assuming the role."
+    ),
+}
 
 
 class Role:

@@ -35,7 +35,6 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, codebuild, codeconnections, codepipeline, iam
 
 from tap.blocks import actions
@@ -47,6 +46,7 @@ from tap.blocks.iam import (
     grant_pass_role,
     grant_read_write,
     grant_write,
+    service_trust,
 )
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import log_group
@@ -141,7 +141,7 @@ def docker_build_project(
     """A CodeBuild project, run by a pipeline, that may push only to `repository`."""
     logs = log_group(stack, f"{logical_id}LogGroup", log_retention_days)
     role = Role(
-        stack, f"{logical_id}Role", make_simple_assume_policy("codebuild.amazonaws.com"),
+        stack, f"{logical_id}Role", service_trust("codebuild.amazonaws.com"),
         f"Runs the {description}",
     )
     grant_write(role, logs.ref)
@@ -212,7 +212,7 @@ def ecs_deploy_pipeline(
     service's GitHub workflow, at the exact commit that triggered it).
     """
     role = Role(
-        stack, f"{logical_id}Role", make_simple_assume_policy("codepipeline.amazonaws.com"),
+        stack, f"{logical_id}Role", service_trust("codepipeline.amazonaws.com"),
         f"Runs the {description}",
     )
     grant_read_write(role, artifacts)

@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, rds
 
-from tap.blocks.iam import Role
+from tap.blocks.iam import Role, service_trust
 from tap.blocks.lifecycle import snapshot, suppress
 from tap.stacktree import Stack
 
@@ -79,7 +78,7 @@ def postgres_instance(
     )
     monitoring = Role(
         stack, f"{logical_id}MonitoringRole",
-        make_simple_assume_policy("monitoring.rds.amazonaws.com"),
+        service_trust("monitoring.rds.amazonaws.com"),
         "Lets RDS Enhanced Monitoring publish OS metrics",
     )
     monitoring.resource.ManagedPolicyArns = [
