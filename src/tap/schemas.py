@@ -14,6 +14,13 @@ from typing import Any
 # Schemas differ little between regions; one region's are read for every prediction.
 SCHEMA_REGION = "us-east-1"
 
+# IAM resources a template names itself, by the property holding the name: they need
+# CAPABILITY_NAMED_IAM, and IAM keeps each name once per account (not per region).
+IAM_NAME_PROPERTIES = {
+    "AWS::IAM::Role": "RoleName", "AWS::IAM::User": "UserName", "AWS::IAM::Group": "GroupName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}
+
 
 @functools.cache
 def schema(resource_type: str) -> dict[str, Any]:

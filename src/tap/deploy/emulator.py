@@ -57,8 +57,8 @@ from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 
+from tap.schemas import IAM_NAME_PROPERTIES, create_only_paths, requires_recreation
 from tap.schemas import attributes as schema_attributes
-from tap.schemas import create_only_paths, requires_recreation
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -1257,14 +1257,11 @@ def _display(value: Any) -> str:
 
 def _capabilities_needed(templates: Iterable[dict], nested: bool) -> list[str]:
     needed: list[str] = []
-    iam_named = {"AWS::IAM::Role": "RoleName", "AWS::IAM::User": "UserName",
-                 "AWS::IAM::Group": "GroupName", "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
-                 "AWS::IAM::InstanceProfile": "InstanceProfileName"}
     for template in templates:
         for resource in template.get("Resources", {}).values():
             kind = resource.get("Type", "")
             if kind.startswith("AWS::IAM::"):
-                named = iam_named.get(kind) in resource.get("Properties", {})
+                named = IAM_NAME_PROPERTIES.get(kind) in resource.get("Properties", {})
                 capability = "CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM"
                 if capability not in needed:
                     needed.append(capability)

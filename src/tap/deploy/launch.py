@@ -40,6 +40,7 @@ from urllib.parse import quote
 
 from tap.deploy.parameters import Value
 from tap.errors import UserError
+from tap.schemas import IAM_NAME_PROPERTIES
 
 # The console of each partition; the aws partition's has a host per region.
 CONSOLE_HOSTS = {
@@ -53,11 +54,6 @@ STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 LINK_LIMIT = 2048
 MASKED = "****"  # how CloudFormation shows a deployed NoEcho value
 
-# IAM resources whose name property makes them "named" (CAPABILITY_NAMED_IAM).
-_IAM_NAME_PROPERTIES = {
-    "AWS::IAM::Role": "RoleName", "AWS::IAM::User": "UserName", "AWS::IAM::Group": "GroupName",
-    "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::InstanceProfile": "InstanceProfileName",
-}
 
 
 @dataclass(frozen=True)
@@ -174,7 +170,7 @@ def required_capabilities(templates: Iterable[Mapping[str, Any]]) -> tuple[str, 
         for resource in template.get("Resources", {}).values():
             kind = resource.get("Type", "")
             iam = iam or kind.startswith("AWS::IAM::")
-            named = named or _IAM_NAME_PROPERTIES.get(kind, "") in resource.get("Properties", {})
+            named = named or IAM_NAME_PROPERTIES.get(kind, "") in resource.get("Properties", {})
             nested = nested or kind == "AWS::CloudFormation::Stack"
     found = ["CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM"] if iam else []
     return tuple(found + (["CAPABILITY_AUTO_EXPAND"] if nested else []))

@@ -16,8 +16,10 @@ from tap.build import BOOTSTRAP
 from tap.config.distribution import EDGE_REGION
 from tap.deploy.artifacts import Release
 from tap.deploy.aws import Aws
+from tap.deploy.preflight import is_present
 from tap.deploy.stackset_targets import SELF_MANAGED, Targets
 from tap.errors import UserError
+from tap.schemas import IAM_NAME_PROPERTIES
 from tap.systems.bootstrap import ADMINISTRATION_ROLE_NAME, EXECUTION_ROLE_NAME
 
 # Systems that can live in one region only, and why.
@@ -36,11 +38,7 @@ def check_regions(system: str, targets: Targets) -> None:
 
 
 # Resources IAM keeps once per account, by the property that names them.
-ACCOUNT_WIDE = {
-    "AWS::IAM::OIDCProvider": "Url", "AWS::IAM::Role": "RoleName",
-    "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::InstanceProfile": "InstanceProfileName",
-    "AWS::IAM::User": "UserName", "AWS::IAM::Group": "GroupName",
-}
+ACCOUNT_WIDE = {**IAM_NAME_PROPERTIES, "AWS::IAM::OIDCProvider": "Url"}
 
 
 def account_wide_names(release: Release, values: Mapping[str, str], regions: tuple[str, ...]) -> list[str]:
@@ -50,12 +48,13 @@ def account_wide_names(release: Release, values: Mapping[str, str], regions: tup
         return []
     problems = []
     for path, template in sorted(release.templates_by_path().items()):
-        given = dict(values) if not path else {}
+        defaults = {k: str(v["Default"]) for k, v in template.get("Parameters", {}).items() if "Default" in v}
+        given = {**defaults, **values} if not path else defaults
         for logical_id, resource in sorted(template.get("Resources", {}).items()):
             name = ACCOUNT_WIDE.get(resource.get("Type", ""))
             if name is None or name not in resource.get("Properties", {}):
                 continue
-            if "Condition" in resource and _condition(template, resource["Condition"], given) is False:
+            if not is_present(template, resource, given):
                 continue
             where = "/".join((*path, logical_id))
             problems.append(f"{where} ({resource['Type']}) exists once per account, but instances in "
@@ -64,35 +63,6 @@ def account_wide_names(release: Release, values: Mapping[str, str], regions: tup
                             + (" (create_oidc_provider = false in the config, the provider made once "
                                "per account)" if resource["Type"] == "AWS::IAM::OIDCProvider" else ""))
     return problems
-
-
-def _condition(template: Mapping[str, Any], name: str, values: Mapping[str, str]) -> bool | None:
-    """A condition's value from parameter values, or None when it cannot be known offline."""
-    defaults = {k: str(v["Default"]) for k, v in template.get("Parameters", {}).items() if "Default" in v}
-    known = {**defaults, **values}
-
-    def value(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (function, argument), = node.items()
-            if function == "Ref":
-                return known.get(argument)
-            if function == "Condition":
-                return _condition(template, argument, values)
-            parts = [value(each) for each in argument] if isinstance(argument, list) else None
-            if parts is None or None in parts:
-                return None
-            if function == "Fn::Equals":
-                return str(parts[0]) == str(parts[1])
-            if function == "Fn::Not":
-                return not parts[0]
-            if function == "Fn::And":
-                return all(parts)
-            if function == "Fn::Or":
-                return any(parts)
-            return None
-        return node
-
-    return value(template.get("Conditions", {}).get(name))
 
 
 ARN_ACCOUNT = re.compile(r"arn:[^:\s]+:[^:\s]*:[^:\s]*:(\d{12}):")
