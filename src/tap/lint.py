@@ -1,10 +1,11 @@
 """cfn-lint, in-process, over emitted templates; results cached by content.
 
-The rules are cfn-lint's defaults plus I3011 (stateful resources must set
-DeletionPolicy and UpdateReplacePolicy), the same set `.cfnlintrc` gives
-the command line. A template's findings are cached under the sha256 of its
-bytes, the cfn-lint version and the region, so an unchanged template is
-never linted twice.
+The rules are cfn-lint's defaults, I3011 (stateful resources must set
+DeletionPolicy and UpdateReplacePolicy) and the project's own rules in
+`tap/lintrules/` (E9001...), the same set `.cfnlintrc` gives the command line.
+A template's findings are cached under the sha256 of its bytes, the cfn-lint
+version, a digest of the project rules' sources and the region, so an unchanged
+template is never linted twice and a changed rule relints everything.
 
 `lint_many` lints the cache misses of a batch in a pool of worker processes
 (one cfn-lint runner each) when there are enough of them to pay for it;
@@ -13,6 +14,7 @@ results and cache entries are the same as linting one by one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -25,6 +27,15 @@ from tap import paths
 # An explicit config file keeps a user's ~/.cfnlintrc and the project's
 # .cfnlintrc (whose template globs suit the command line) out of the build.
 CONFIG_FILE = Path(__file__).with_name("cfnlint.yaml")
+# The project's rules; `.cfnlintrc` names the same directory for the command line.
+RULES_DIR = Path(__file__).with_name("lintrules")
+# What the rules' findings depend on besides the template: their own code and the
+# project modules they read (the stateful types, the services without source keys).
+RULE_SOURCES = (
+    *sorted(RULES_DIR.glob("*.py")),
+    Path(__file__).parent / "blocks" / "lifecycle.py",
+    Path(__file__).parent / "blocks" / "iam.py",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,14 @@ def cfn_lint_version() -> str:
 PARALLEL_FROM = 64
 
 
+def rules_digest() -> str:
+    """A short digest of the project rules' sources, part of the cache key."""
+    digest = hashlib.sha256()
+    for path in RULE_SOURCES:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -67,7 +86,7 @@ class Linter:
         if cache_dir == "default":
             cache_dir = paths.CACHE_DIR / "lint"
         self.region = region
-        self.cache_dir = cache_dir / cfn_lint_version() / region if cache_dir else None
+        self.cache_dir = cache_dir / cfn_lint_version() / rules_digest() / region if cache_dir else None
         self.workers = default_workers() if workers is None else workers
         self._runner = None
         self.hits = 0
@@ -136,7 +155,8 @@ class Linter:
             from cfnlint.runner import Runner
 
             config = ConfigMixIn(
-                cli_args=["--config-file", str(CONFIG_FILE)], regions=[self.region]
+                cli_args=["--config-file", str(CONFIG_FILE), "--append-rules", str(RULES_DIR)],
+                regions=[self.region],
             )
             self._runner = Runner(config)
         return self._runner

@@ -12,7 +12,7 @@ from troposphere import logs, sns
 from tap import build, paths
 from tap.emit import emit_tree
 from tap.errors import BuildError
-from tap.lint import Linter
+from tap.lint import RULES_DIR, Linter
 from tap.quotas import Usage
 from tap.stacktree import Stack
 from tap.systems import SystemBuild
@@ -228,3 +228,4 @@ def test_in_process_rules_match_the_command_line_rules():
     in_process = yaml.safe_load((paths.REPO / "src/tap/cfnlint.yaml").read_text())
     command_line = yaml.safe_load((paths.REPO / ".cfnlintrc").read_text())
     assert in_process["include_checks"] == command_line["include_checks"] == ["I3011"]
+    assert [paths.REPO / rules for rules in command_line["append_rules"]] == [RULES_DIR]
