@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tap import architecture, config, console_guide, diff, paths
+from tap import architecture, config, console_guide, diff, paths, security_doc
 from tap.ci import render_workflows
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
@@ -202,10 +202,11 @@ def write_workflows(workflows: dict[Path, bytes]) -> None:
 
 def generated_documents(emissions: list[Emission]) -> dict[str, str]:
     """The docs the build draws from its own stack trees, by path under the repository:
-    the stack-tree diagram, each system's architecture diagram and the console guide
-    (with every root parameter)."""
+    the stack-tree diagram, each system's architecture diagram, the console guide
+    (with every root parameter) and the security page (rules and suppressions)."""
     return {STACKS_DOCUMENT: graph_document(emissions), **architecture.documents(emissions),
-            console_guide.CONSOLE_DOCUMENT: console_guide.document(emissions)}
+            console_guide.CONSOLE_DOCUMENT: console_guide.document(emissions),
+            security_doc.SECURITY_DOCUMENT: security_doc.document(emissions)}
 
 
 def write_documents(repo: Path, documents: dict[str, str]) -> list[Path]:

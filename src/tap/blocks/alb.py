@@ -56,17 +56,6 @@ def application_load_balancer(
             for key, value in sorted(attributes.items())
         ],
     )
-    if not deletion_protection:
-        suppress(
-            balancer,
-            CKV_AWS_150="Deletion protection is a per-environment setting "
-            "(load_balancer.deletion_protection), on in production.",
-        )
-    suppress(
-        balancer,
-        CKV2_AWS_28="Sits behind CloudFront, where a CLOUDFRONT-scope web ACL can be attached "
-        "(cdn.web_acl_arn); its security group admits only CloudFront when configured so.",
-    )
     return stack.add(balancer)
 
 
@@ -149,11 +138,6 @@ def ip_target_group(
         TargetGroupAttributes=[
             elbv2.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
         ],
-    )
-    suppress(
-        group,
-        CKV_AWS_378="TLS ends at the load balancer; from there to the tasks traffic stays in "
-        "the VPC's private subnets, admitted only from the load balancer's security group.",
     )
     return stack.add(group)
 

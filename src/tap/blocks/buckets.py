@@ -202,12 +202,6 @@ def secure_bucket(
         bucket.LoggingConfiguration = s3.LoggingConfiguration(
             DestinationBucketName=access_logs.bucket.name, LogFilePrefix=access_logs.prefix
         )
-    if kms_key_arn is None:
-        suppress(
-            bucket,
-            CKV_AWS_145="SSE-S3 (AES-256) by default: readers such as CloudFront OAC and "
-            "CloudFormation need no key policy; pass kms_key_arn for SSE-KMS.",
-        )
     retain(stack.add(bucket))
     ref = BucketRef(label=logical_id, name=Ref(bucket), arn=GetAtt(bucket, "Arn"))
     block = SecureBucket(resource=bucket, ref=ref)

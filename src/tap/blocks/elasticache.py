@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from troposphere import GetAtt, Ref, elasticache
 
 from tap.blocks.iam import SecretRef
-from tap.blocks.lifecycle import snapshot, suppress
+from tap.blocks.lifecycle import snapshot
 from tap.blocks.logs import log_group
 from tap.blocks.secrets import generated_secret, resolve
 from tap.stacktree import Stack
@@ -106,11 +106,6 @@ def replication_group(
                 ),
             )
         ],
-    )
-    suppress(
-        group,
-        CKV_AWS_191="Encrypted at rest with the ElastiCache service key; a customer-managed key "
-        "would add key grants without changing who can read the data.",
     )
     stack.add(snapshot(group))
     return Cache(group=group, auth=auth)

@@ -94,7 +94,7 @@ def python_function(
         function.ReservedConcurrentExecutions = reserved_concurrency
     suppress(
         function,
-        CKV_AWS_116="Invoked synchronously (API Gateway, CloudFront); callers see failures, "
+        CKV_AWS_116="Invoked synchronously (API Gateway proxy integrations); callers see failures, "
         "so there is no asynchronous event to dead-letter.",
         CKV_AWS_117="Talks only to AWS APIs over TLS; a VPC would add NAT cost and cold-start "
         "latency without reaching anything private.",

@@ -45,8 +45,9 @@ def log_group(
     else:
         suppress(
             group,
-            CKV_AWS_158="Encrypted at rest by CloudWatch Logs with service-owned keys; "
-            "a customer-managed key is opt-in through kms_key_arn.",
+            CKV_AWS_158="Encrypted at rest by CloudWatch Logs with service-owned keys. No "
+            "system passes a customer-managed key today (the block takes kms_key_arn), so who may "
+            "read the logs is decided by IAM alone.",
         )
     retain(group)
     return LogGroup(stack.add(group))

@@ -48,7 +48,6 @@ from tap.blocks.iam import (
     grant_write,
     service_trust,
 )
-from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import log_group
 from tap.stacktree import Stack
 
@@ -159,7 +158,7 @@ def docker_build_project(
             ComputeType=compute_type,
             Image=image,
             ImagePullCredentialsType="CODEBUILD",
-            PrivilegedMode=True,
+            PrivilegedMode=True,  # runs the Docker daemon that `docker build` needs
             EnvironmentVariables=[
                 codebuild.EnvironmentVariable(Name=name, Type="PLAINTEXT", Value=value)
                 for name, value in sorted(environment.items())
@@ -171,13 +170,6 @@ def docker_build_project(
         ),
         TimeoutInMinutes=timeout_minutes,
         QueuedTimeoutInMinutes=60,
-    )
-    suppress(
-        project,
-        CKV_AWS_316="Privileged mode is what lets CodeBuild run the Docker daemon for "
-        "`docker build`; the build runs only the service's own repository at a pinned commit.",
-        CKV_AWS_147="Build artefacts are encrypted with the account's aws/s3 key in a bucket "
-        "only the platform's roles can reach.",
     )
     stack.add(project)
     return BuildProject(project=project, role=role)

@@ -113,17 +113,7 @@ def postgres_instance(
         MonitoringRoleArn=monitoring.arn,
         EnableCloudwatchLogsExports=["postgresql", "upgrade"],
     )
-    suppress(
-        instance,
-        CKV_AWS_354="Performance Insights data is encrypted with the account's aws/rds key.",
-    )
     if not spec.multi_az:
         suppress(instance, CKV_AWS_157="Single-AZ by setting (database.multi_az) outside production.")
-    if not spec.deletion_protection:
-        suppress(
-            instance,
-            CKV_AWS_293="Deletion protection is a setting (database.deletion_protection), on in "
-            "production; a final snapshot is taken on delete either way.",
-        )
     stack.add(snapshot(instance))
     return Postgres(instance)

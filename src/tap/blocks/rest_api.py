@@ -236,11 +236,6 @@ class RestApi:
             method.RequestValidatorId = Ref(self._body_validator)
         else:
             method.RequestValidatorId = Ref(self._parameter_validator)
-        suppress(
-            method,
-            CKV2_AWS_70="Callers are the vendor's systems, authenticated by API key and "
-            "metered by usage plans; there is no end-user identity to authorise.",
-        )
         self.methods.append(self._add(method))
         self._permit(route, path_id)
         return method
@@ -303,10 +298,6 @@ class RestApi:
             stage,
             CKV_AWS_120="Answers are per request (licence checks, signed URLs); caching them "
             "would serve one caller's answer to another.",
-            CKV2_AWS_51="Callers authenticate with API keys over TLS; mutual TLS needs a "
-            "custom domain and client certificates the vendor does not issue.",
-            CKV2_AWS_29="Abuse is bounded by API keys, usage-plan quotas and stage throttling; "
-            "WAF protects the public download edge.",
         )
         self.stage = self.stack.add(stage)
         return self.stage

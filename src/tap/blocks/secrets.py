@@ -39,8 +39,6 @@ def generated_secret(
         secret,
         CKV_AWS_149="Encrypted with the account's aws/secretsmanager key; readers need no "
         "key grant and the key never leaves KMS.",
-        CKV2_AWS_57="Rotation needs a rotation function that knows the consumer; values are "
-        "rotated by the owner (put-secret-value) and picked up by new tasks.",
     )
     retain(secret)
     stack.add(secret)

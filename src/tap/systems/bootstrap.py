@@ -179,8 +179,10 @@ def add_artifact_bucket(stack: Stack) -> SecureBucket:
     )
     suppress(
         bucket.resource,
-        CKV_AWS_18="Holds only content-addressed build artefacts written by the deploy tool; "
-        "API activity is in CloudTrail.",
+        CKV_AWS_18="No server access log: the bucket holds only content-addressed build "
+        "artefacts the deploy tool writes, and its policy lets no one outside the account or "
+        "organization read them. Object-level requests are recorded only where the account's "
+        "CloudTrail logs S3 data events.",
     )
     organization_read = Statement(
         Sid="AllowOrganizationRead",
@@ -255,14 +257,22 @@ def add_execution_role(stack: Stack) -> None:
         ),
         Policies=[deploy_tap_resources()],
     )
-    allow_managing_tap_resources(role, "StackSet execution role")
+    allow_managing_tap_resources(
+        role, "StackSet execution role",
+        "only the StackSet administration role of the administrator account may assume it "
+        "(AWS's own AWSCloudFormationStackSetExecutionRole sample grants AdministratorAccess)",
+    )
     stack.add(role)
 
 
 def deploy_tap_resources() -> iam.Policy:
     """What CloudFormation needs to create, update and delete every resource type the tap
-    templates hold: the services of DEPLOYED_SERVICES and nothing else. Resources are
-    "*": CloudFormation names most of them, so their ARNs are not known in advance."""
+    templates hold: every action of the services of DEPLOYED_SERVICES on "*" (CloudFormation
+    names most resources, so their ARNs are not known in advance).
+
+    This is an administrator in effect, not a scoped role: iam:* lets whoever acts as it
+    create a role with any policy and use it. The roles holding it are guarded by who may
+    use them (their trust, and who may pass them), not by what they may do."""
     return iam.Policy(
         PolicyName="deploy-tap-resources",
         PolicyDocument=PolicyDocument(
@@ -279,16 +289,20 @@ def deploy_tap_resources() -> iam.Policy:
     )
 
 
-def allow_managing_tap_resources(role: iam.Role, what: str) -> None:
+def allow_managing_tap_resources(role: iam.Role, what: str, guard: str) -> None:
     suppress(
         role,
-        CKV_AWS_107=f"{what}: CloudFormation acts as it to create every "
-        "resource type of the tap templates; scoped to those services.",
-        CKV_AWS_108="As CKV_AWS_107: CloudFormation reads the resources it manages.",
-        CKV_AWS_109="As CKV_AWS_107: CloudFormation manages resource policies it declares.",
-        CKV_AWS_110="As CKV_AWS_107: the templates create roles, so IAM writes are required.",
-        CKV_AWS_111="As CKV_AWS_107: resources are created by the role, so their ARNs are "
-        "not known in advance.",
+        CKV_AWS_107=f"The {what} is an administrator in effect: CloudFormation acts as it to "
+        "create, change and delete every resource of the tap templates, IAM roles and their "
+        f"policies included (iam:* on *), so it could grant itself anything. It is guarded by "
+        f"who may use it: {guard}.",
+        CKV_AWS_108="As CKV_AWS_107 (an administrator in effect): reads on * included.",
+        CKV_AWS_109="As CKV_AWS_107 (an administrator in effect): it writes the resource "
+        "policies and roles the templates declare.",
+        CKV_AWS_110="As CKV_AWS_107 (an administrator in effect): iam:* allows privilege "
+        "escalation; the templates create roles, so IAM writes are needed.",
+        CKV_AWS_111="As CKV_AWS_107 (an administrator in effect): writes on *, because "
+        "CloudFormation names the resources and their ARNs are not known in advance.",
     )
 
 
@@ -351,7 +365,11 @@ def add_cloudformation_execution_role(stack: Stack) -> iam.Role:
         AssumeRolePolicyDocument=service_trust(CLOUDFORMATION),
         Policies=[deploy_tap_resources()],
     )
-    allow_managing_tap_resources(role, "CloudFormation execution role")
+    allow_managing_tap_resources(
+        role, "CloudFormation execution role",
+        "only CloudFormation may assume it, for this account, and only the GitHub deploy role "
+        "may pass it (as CDK's cfn-exec-role, which holds AdministratorAccess)",
+    )
     return stack.add(role)
 
 

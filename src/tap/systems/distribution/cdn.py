@@ -172,9 +172,6 @@ def _explain_scanner_exceptions(distribution: cloudfront.Distribution, settings:
         distribution,
         CKV_AWS_86="Access logs are delivered by CloudFront standard logging v2 "
         "(AWS::Logs::Delivery to the logs bucket), which this check does not see.",
-        CKV_AWS_305="Serves binaries by key; there is no index object to default to.",
-        CKV_AWS_310="One origin by design: the binaries bucket is the only source of truth.",
-        CKV_AWS_374="Downloads are licensed worldwide; no geographic restriction applies.",
     )
     if settings.certificate_arn is None:
         suppress(

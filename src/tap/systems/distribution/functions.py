@@ -86,8 +86,6 @@ def add_signing_key_secret(stack: Stack) -> secretsmanager.Secret:
         secret,
         CKV_AWS_149="Encrypted with the AWS-managed Secrets Manager key; only the licence API "
         "role may read it (resource policy).",
-        CKV2_AWS_57="Rotated by publishing a new CloudFront public key (SigningPublicKey) and "
-        "storing its private half; Secrets Manager rotation cannot update CloudFront.",
     )
     return retain(stack.add(secret))
 

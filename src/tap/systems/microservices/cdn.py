@@ -167,13 +167,6 @@ def add_distribution(
     if settings.cdn.web_acl_arn is not None:
         config.WebACLId = inputs.accounts.cdn_web_acl_arn
     distribution = cloudfront.Distribution("Distribution", DistributionConfig=config)
-    suppress(
-        distribution,
-        CKV_AWS_305="The default origin is the load balancer, which routes '/' itself; a "
-        "default root object applies to S3 website-style origins.",
-        CKV_AWS_310="One load balancer spans every AZ of the region; there is no second "
-        "origin to fail over to.",
-    )
     if settings.cdn.certificate_arn is None:
         suppress(
             distribution,
@@ -183,8 +176,8 @@ def add_distribution(
     if settings.cdn.web_acl_arn is None:
         suppress(
             distribution,
-            CKV_AWS_68="A CLOUDFRONT-scope web ACL lives in us-east-1 and is attached when "
-            "configured (cdn.web_acl_arn).",
-            CKV2_AWS_47="As CKV_AWS_68: no web ACL is configured for this environment.",
+            CKV_AWS_68="No WAF: this environment sets no cdn.web_acl_arn, so the distribution "
+            "has no web ACL. A CLOUDFRONT-scope web ACL must be created in us-east-1 and this "
+            "system deploys to any region, so it is made outside and passed in by ARN.",
         )
     return stack.add(distribution)
