@@ -7,10 +7,12 @@ Run it with the scanner's own environment (checkov's pins clash with the project
     .venv-scan/bin/python .ci/checkov_cloudformation_checks.py
 
 and commit the result whenever .ci/scan-requirements.txt changes checkov's version.
-tests/security/test_suppressions.py reads the file offline, so CI needs no checkov there.
+tests/security/test_suppressions.py reads the file offline, so the tests need no checkov;
+`--check` (which .ci/run runs) writes nothing and fails when the committed file is stale.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import checkov.cloudformation.checks.resource  # noqa: F401  (importing registers the checks)
@@ -56,7 +58,7 @@ def graph_checks() -> dict[str, dict]:
     return checks
 
 
-def main() -> None:
+def main(check: bool) -> int:
     checks = {**resource_checks(), **graph_checks()}
     document = {
         "checkov": version,
@@ -66,9 +68,16 @@ def main() -> None:
             for check_id, entry in sorted(checks.items())
         },
     }
-    OUTPUT.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    if check:
+        if not OUTPUT.is_file() or OUTPUT.read_text() != text:
+            print(f"{OUTPUT.name} is not checkov {version}'s list: run {document['made_by']}", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text)
     print(f"{len(checks)} CloudFormation checks of checkov {version} -> {OUTPUT}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main("--check" in sys.argv[1:]))
