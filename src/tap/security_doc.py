@@ -10,6 +10,7 @@ suppression (check, resource type, where, reason), read from the templates' Meta
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterable
@@ -49,15 +50,15 @@ class SuppressionRow:
 
 
 def document(emissions: Iterable[Emission]) -> str:
-    from tap.lintrules.policy_wildcards import STAR_RESOURCE_SIDS
     from tap.systems.bootstrap import DEPLOYED_SERVICES
 
     emissions = list(emissions)
+    star_sids = _assignments(RULES_DIR / "policy_wildcards.py")["STAR_RESOURCE_SIDS"]
     return _environment().get_template("security.md.j2").render(
         rules=rules(),
         deployed_services=DEPLOYED_SERVICES,
         suppression_count=suppression_count(emissions),
-        star_sids=sorted(STAR_RESOURCE_SIDS.items()),
+        star_sids=sorted(star_sids.items()),
         unconditioned_trusts=sorted(SOURCE_KEYS_UNSUPPORTED.items()),
         suppressions=suppressions(emissions),
         checkov=_checkov()["checkov"],
@@ -65,14 +66,28 @@ def document(emissions: Iterable[Emission]) -> str:
 
 
 def rules() -> list[RuleRow]:
-    from cfnlint.helpers import load_plugins
-
-    found = [
-        RuleRow(rule.id, rule.shortdesc, rule.description, rule.source_url,
-                f"src/tap/lintrules/{type(rule).__module__}.py")
-        for rule in load_plugins(str(RULES_DIR))
-    ]
+    """Each rule's documentation, read from its file's source: importing the rules would
+    load cfn-lint, which a build without lint never needs (tests/lintrules checks that
+    cfn-lint loads the same rules)."""
+    found = []
+    for path in sorted(RULES_DIR.glob("[A-Za-z]*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef):
+                fields = _assignments(node)
+                found.append(RuleRow(fields["id"], fields["shortdesc"], fields["description"],
+                                     fields["source_url"], f"src/tap/lintrules/{path.name}"))
     return sorted(found, key=lambda row: row.id)
+
+
+def _assignments(source) -> dict:
+    """Literal `NAME = value` assignments of a module (a path) or a class body (a node)."""
+    body = ast.parse(source.read_text()).body if hasattr(source, "read_text") else source.body
+    return {
+        target.id: ast.literal_eval(node.value)
+        for node in body if isinstance(node, ast.Assign)
+        for target in node.targets if isinstance(target, ast.Name)
+        if not isinstance(node.value, (ast.Call, ast.Name, ast.Attribute, ast.Subscript))
+    }
 
 
 def suppressions(emissions: Iterable[Emission]) -> list[SuppressionRow]:
