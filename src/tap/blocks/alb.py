@@ -82,8 +82,9 @@ def listeners(
         )
         suppress(
             http,
-            CKV_AWS_2="No certificate is configured (load_balancer.certificate_arn): CloudFront "
-            "terminates viewer TLS and reaches this listener over HTTP.",
+            CKV_AWS_2="No certificate is configured (load_balancer.certificate_arn), so the hop "
+            "from CloudFront to this listener is plain HTTP: viewer TLS ends at CloudFront. Set "
+            "a certificate (and domain_name) to encrypt that hop too.",
             CKV_AWS_103="As CKV_AWS_2: an HTTP listener has no TLS policy.",
         )
         return stack.add(http)
