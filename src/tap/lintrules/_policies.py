@@ -6,6 +6,7 @@ puts `src/` on sys.path so `from tap.lintrules._policies import ...` works there
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,8 +107,6 @@ def strings(value: Any, path: list) -> Iterator[tuple[str, list]]:
 
 def references(value: Any) -> set[str]:
     """Logical ids `value` names through Ref, Fn::GetAtt or Fn::Sub."""
-    import re
-
     found: set[str] = set()
     if isinstance(value, dict):
         for key, item in value.items():

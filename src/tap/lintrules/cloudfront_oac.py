@@ -25,9 +25,10 @@ class CloudFrontS3OriginsUseOac(CloudFormationLintRule):
     def match(self, cfn):
         matches = []
         for logical_id, resource, path in resources(cfn.template, "AWS::CloudFront::Distribution"):
-            config = properties(resource).get("DistributionConfig", {})
+            config = properties(resource).get("DistributionConfig")
+            listed = config.get("Origins", []) if isinstance(config, dict) else []
             base = [*path, "Properties", "DistributionConfig", "Origins"]
-            for origins, origins_path in branches(config.get("Origins", []) if isinstance(config, dict) else [], base):
+            for origins, origins_path in branches(listed, base):
                 for index, origin in enumerate(as_list(origins)):
                     if not isinstance(origin, dict) or "S3OriginConfig" not in origin:
                         continue

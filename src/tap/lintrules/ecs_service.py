@@ -33,7 +33,8 @@ class EcsServiceDeploysSafely(CloudFormationLintRule):
                     f"{logical_id} must set DeploymentCircuitBreaker Enable and Rollback to true",
                 ))
             network = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
-            for value, value_path in branches(network.get("AssignPublicIp", "DISABLED"), [*path, "Properties"]):
+            where = [*path, "Properties", "NetworkConfiguration", "AwsvpcConfiguration", "AssignPublicIp"]
+            for value, value_path in branches(network.get("AssignPublicIp", "DISABLED"), where):
                 if value != "DISABLED":
                     matches.append(RuleMatch(value_path, f"{logical_id} must not assign public IPs"))
         return matches

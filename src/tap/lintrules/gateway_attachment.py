@@ -29,7 +29,7 @@ class WaitForGatewayAttachment(CloudFormationLintRule):
 
     def match(self, cfn):
         template = cfn.template
-        attachments = {logical_id for logical_id, _, _ in resources(template, "AWS::EC2::VPCGatewayAttachment")}
+        attachments = {name for name, _, _ in resources(template, "AWS::EC2::VPCGatewayAttachment")}
         if not attachments:
             return []
         graph = {logical_id: _depends(resource) for logical_id, resource, _ in resources(template)}
@@ -43,7 +43,6 @@ class WaitForGatewayAttachment(CloudFormationLintRule):
                         seen.add(target)
                         todo.append(target)
             if not seen & attachments:
-                matches.append(RuleMatch(
-                    path, f"{logical_id} ({resource['Type']}) must DependsOn {', '.join(sorted(attachments))}",
-                ))
+                needed = ", ".join(sorted(attachments))
+                matches.append(RuleMatch(path, f"{logical_id} ({resource['Type']}) must DependsOn {needed}"))
         return matches

@@ -41,7 +41,7 @@ class LambdaEdgeLimits(CloudFormationLintRule):
         template = cfn.template
         roles = _edge_roles(template)
         versions = {}
-        for version_id, version, _ in resources(template, "AWS::Lambda::Version"):
+        for _, version, _ in resources(template, "AWS::Lambda::Version"):
             for target in references((version.get("Properties") or {}).get("FunctionName")):
                 versions.setdefault(target, []).append(version)
         matches = []
