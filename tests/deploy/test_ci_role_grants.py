@@ -60,6 +60,8 @@ IAM_ACTIONS: dict[tuple[str, str], str | None] = {
     ("s3", "PutObject"): "s3:PutObject",
     ("ec2", "DescribeManagedPrefixLists"): "ec2:DescribeManagedPrefixLists",
     ("ecr", "DescribeImages"): "ecr:DescribeImages",
+    ("ecs", "DescribeServices"): "ecs:DescribeServices",
+    ("ecs", "DescribeTaskDefinition"): "ecs:DescribeTaskDefinition",
     ("acm", "DescribeCertificate"): "acm:DescribeCertificate",
     ("dynamodb", "DescribeTable"): "dynamodb:DescribeTable",
     ("iam", "ListOpenIDConnectProviders"): "iam:ListOpenIDConnectProviders",
@@ -289,6 +291,8 @@ def requests_of(calls: list[Call]) -> list[Request]:
             found.append(Request(action, f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{params['repositoryName']}"))
         elif call.service == "acm":
             found.append(Request(action, params["CertificateArn"]))
+        elif call.operation == "DescribeServices":
+            found.extend(Request(action, arn) for arn in params["services"])
         elif call.service == "dynamodb":
             found.append(Request(action, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"))
         else:
@@ -415,6 +419,7 @@ def resource_types(action: str) -> list[str]:
 def test_resource_star_only_for_actions_without_resource_level_permissions(built, jobs, role):
     statements = policy_of(built, jobs, role)
     starred = {action for _, action, resource in grants(statements) if resource == "*"}
-    assert starred == {"ec2:DescribeManagedPrefixLists", "iam:ListOpenIDConnectProviders"}
+    assert starred == {"ec2:DescribeManagedPrefixLists", "iam:ListOpenIDConnectProviders",
+                       "ecs:DescribeTaskDefinition"}
     assert all(resource_types(action) == [] for action in starred)
     assert all("*" not in action for _, action, _ in grants(statements))

@@ -220,37 +220,78 @@ def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key
     assert {"tap-distribution-dev-licenses", "tap-distribution-dev-licences"} <= set(tables)
 
 
-def deployed_container(checkout: Checkout, prefix: str) -> dict:
-    """The container of the service's task definition as the emulated ECS holds it."""
+def deployed_resource(checkout: Checkout, logical_id: str) -> str:
+    """The physical id of a resource of one of the root's nested stacks."""
     cloudformation = checkout.client("cloudformation")
     for shard in cloudformation.describe_stack_resources(StackName="tap-microservices-dev")["StackResources"]:
         if shard["ResourceType"] != "AWS::CloudFormation::Stack":
             continue
         resources = cloudformation.describe_stack_resources(StackName=shard["PhysicalResourceId"])["StackResources"]
         for resource in resources:
-            if resource["LogicalResourceId"] == f"{prefix}TaskDefinition":
-                definition = checkout.client("ecs").describe_task_definition(
-                    taskDefinition=resource["PhysicalResourceId"])["taskDefinition"]
-                (container,) = definition["containerDefinitions"]
-                return container
-    raise AssertionError(f"no {prefix}TaskDefinition deployed")
+            if resource["LogicalResourceId"] == logical_id:
+                return resource["PhysicalResourceId"]
+    raise AssertionError(f"no {logical_id} deployed")
+
+
+def deployed_container(checkout: Checkout, prefix: str) -> dict:
+    """The container of the service's task definition as the emulated ECS holds it."""
+    definition = checkout.client("ecs").describe_task_definition(
+        taskDefinition=deployed_resource(checkout, f"{prefix}TaskDefinition"))["taskDefinition"]
+    (container,) = definition["containerDefinitions"]
+    return container
+
+
+def deployed_service(checkout: Checkout, prefix: str) -> dict:
+    arn = deployed_resource(checkout, f"{prefix}Service")
+    (service,) = checkout.client("ecs").describe_services(
+        cluster=arn.split(":service/")[1].split("/")[0], services=[arn])["services"]
+    return service
+
+
+def pipeline_deploys(checkout: Checkout, prefix: str, tag: str) -> None:
+    """What a service's pipeline does, outside CloudFormation: push `:tag`, register a task
+    definition revision running it, and point the service at that revision."""
+    repository = deployed_resource(checkout, f"{prefix}Repository")
+    checkout.client("ecr").put_image(
+        repositoryName=repository, imageTag=tag,
+        imageManifest='{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", '
+                      f'"config": {{"digest": "{tag}"}}, "layers": []}}')
+    ecs = checkout.client("ecs")
+    service = deployed_service(checkout, prefix)
+    current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    container = dict(current["containerDefinitions"][0], image=current["containerDefinitions"][0]["image"]
+                     .rsplit(":", 1)[0] + f":{tag}")
+    revision = ecs.register_task_definition(
+        family=current["family"], containerDefinitions=[container],
+        **{key: current[key] for key in ("cpu", "memory", "networkMode", "requiresCompatibilities",
+                                         "executionRoleArn", "taskRoleArn") if key in current},
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=service["clusterArn"], service=service["serviceArn"], taskDefinition=revision)
 
 
 def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
-    pinned = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
-    assert pinned.returncode == 2
-    assert "pre-flight refused the deploy" in pinned.stderr
-    assert "runs image tag 3f9c2a1e8b7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f" in pinned.stderr
-    assert "upload " not in pinned.stdout  # refused before anything was uploaded
-
-    checkout.edit_config("microservices", "dev", 'image_tag = "3f9c2a1e8b7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f"\n', "")
-    checkout.build("microservices", "dev")
+    # The committed config pins orders to an image that its repository, created by this
+    # deploy, cannot hold yet: the deploy passes no image, and orders runs no task.
     first = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
-    assert first.returncode == 0
+    assert first.returncode == 0, first.stderr
     assert "CREATE_COMPLETE in " in first.stdout
     assert "CloudFrontPrefixListId (looked up in the account)" in first.stdout
     assert re.search(r"\n  ClusterName +\S+", first.stdout)
+    passed = re.findall(r"parameter   (Services\d+ImageTags) \((images: .*)\)", first.stdout)
+    assert [source for _, source in passed] == ["images: 1 not pushed yet, no task"] * 2  # orders, catalog
+    assert deployed_service(checkout, "Orders")["desiredCount"] == 0
+    assert deployed_container(checkout, "Orders")["image"].endswith(":no-image-yet")
+
+    # Its pipeline pushes an image and deploys it outside CloudFormation; the next
+    # deploy runs that image (not the config's, which the repository does not hold).
+    newer = "aaaabbbbccccddddeeeeffff0000111122223333"
+    pipeline_deploys(checkout, "Orders", newer)
+    started = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert started.returncode == 0, started.stderr
+    assert re.search(r"parameter   Services\d+ImageTags \(images: 1 running now\)", started.stdout)
+    assert deployed_container(checkout, "Orders")["image"].endswith(f":{newer}")
+    assert deployed_service(checkout, "Orders")["desiredCount"] == 1
 
     # The new service reads a secret given by ARN: the template takes it as a root
     # parameter, and the deploy passes the config's value.
@@ -281,6 +322,16 @@ def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     assert [row[:5] for row in review_rows(modified.stdout)] == [
         ["Modify", "NetworkStack/FlowLogGroup", "AWS::Logs::LogGroup", "False", "RetentionInDays"]]
     assert "UPDATE_COMPLETE in " in modified.stdout
+
+    # The pipeline deploys a newer image; a stack update that changes the service keeps it.
+    newest = "9999888877776666555544443333222211110000"
+    pipeline_deploys(checkout, "Orders", newest)
+    checkout.edit_config("microservices", "dev", 'LOG_LEVEL = "debug"', 'LOG_LEVEL = "info"')
+    checkout.build("microservices", "dev")
+    changed = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
+    assert changed.returncode == 0, changed.stderr
+    assert deployed_container(checkout, "Orders")["image"].endswith(f":{newest}")
+    assert {"name": "LOG_LEVEL", "value": "info"} in deployed_container(checkout, "Orders")["environment"]
 
     nothing = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
     assert nothing.returncode == 0 and "no changes" in nothing.stdout

@@ -64,12 +64,11 @@ def test_a_missing_bootstrap_bucket_says_to_bootstrap(aws, built):
 
 @pytest.fixture
 def services(built):
-    """microservices dev: one service pinned to an image tag (it runs tasks), one with no
-    image yet (no tasks); returns the templates and where the pinned one lives."""
+    """microservices dev: one service pinned to an image tag in the config (it runs tasks
+    when the deploy passes that tag), one with no image yet (no tasks); returns the
+    templates and where the pinned one lives."""
     templates = templates_by_path(built, "microservices/dev")
-    (path,) = [p for p, t in templates.items() if any(
-        r["Type"] == "AWS::ECS::Service" and r["Properties"].get("DesiredCount", 1) > 0
-        for r in t.get("Resources", {}).values())]
+    (path,) = [p for p, t in templates.items() if "OrdersService" in t.get("Resources", {})]
     return templates, path
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from bench.services_scale import generated_config
 from tap import quotas
+from tap.config.microservices import SHARD_COUNT
 from tests.systems.microservices import Built
 
 
@@ -42,7 +43,9 @@ def test_every_service_is_placed_once(platform):
 def test_the_root_holds_no_per_service_parameters_or_outputs(platform):
     root = platform["root"]
     assert len(root["Outputs"]) < 20
-    assert len(root["Parameters"]) < 10
+    per_shard = [name for name in root["Parameters"] if name.endswith("ImageTags")]
+    assert len(per_shard) == len(platform.settings.shards) <= SHARD_COUNT
+    assert len(root["Parameters"]) - len(per_shard) < 10
 
 
 def test_listener_priorities_are_unique(platform):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tap.errors import BuildError
@@ -55,10 +57,29 @@ def test_repository_has_immutable_scanned_images_and_keeps_the_last_n(orders):
     assert "RepositoryName" not in props
 
 
-def test_task_runs_the_configured_image_tag_never_latest(orders):
+def test_task_runs_the_image_tag_the_deploy_passes(orders):
     image = container(orders)["Image"]
-    assert image == {"Fn::Sub": ["${Repository}:0123456789abcdef0123456789abcdef01234567",
+    assert image == {"Fn::Sub": ["${Repository}:${OrdersImageTag}",
                                  {"Repository": {"Fn::GetAtt": ["OrdersRepository", "RepositoryUri"]}}]}
+    pattern = orders["Parameters"]["OrdersImageTag"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "0123456789abcdef0123456789abcdef01234567")
+    assert not re.fullmatch(pattern, "latest") and not re.fullmatch(pattern, "")
+
+
+def test_the_root_passes_each_service_its_element_of_the_shard_list_defaulting_to_the_config(platform):
+    shard = platform.stack_of("orders")
+    name = shard.replace("services-", "Services") + "ImageTags"
+    listed = platform["root"]["Parameters"][name]
+    assert listed["Type"] == "CommaDelimitedList"
+    passed = platform["root"]["Resources"][name.removesuffix("ImageTags") + "Stack"]["Properties"]["Parameters"]
+    (index,) = [i for i, tag in enumerate(listed["Default"].split(","))
+                if passed["OrdersImageTag"] == {"Fn::Select": [i, {"Ref": name}]}]
+    assert listed["Default"].split(",")[index] == "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_the_image_condition_is_false_only_for_the_no_image_tag(orders):
+    assert orders["Conditions"]["OrdersHasImage"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "OrdersImageTag"}, "no-image-yet"]}]}
 
 
 def test_task_size_port_and_health_check_come_from_config(orders):
@@ -140,7 +161,13 @@ def test_service_runs_in_private_subnets_without_public_ips(orders):
 def test_deployments_roll_back_on_failure(orders):
     service_props = orders["Resources"]["OrdersService"]["Properties"]
     assert service_props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
-    assert service_props["DesiredCount"] == 3
+
+
+def test_a_service_runs_its_tasks_and_scales_only_with_an_image(orders):
+    resources = orders["Resources"]
+    assert resources["OrdersService"]["Properties"]["DesiredCount"] == {"Fn::If": ["OrdersHasImage", 3, 0]}
+    assert resources["OrdersScalableTarget"]["Condition"] == "OrdersHasImage"
+    assert resources["OrdersCpuScaling"]["Condition"] == "OrdersHasImage"
 
 
 def test_service_waits_for_its_listener_rule(orders):
@@ -177,12 +204,14 @@ def test_cpu_target_tracking_between_min_and_max(orders):
     assert policy["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
 
 
-def test_a_service_without_an_image_yet_runs_no_task_and_does_not_scale(platform):
+def test_a_service_without_an_image_tag_starts_with_no_image(platform):
+    shard = platform.stack_of("catalog")
+    name = shard.replace("services-", "Services") + "ImageTags"
+    passed = platform["root"]["Resources"][name.removesuffix("ImageTags") + "Stack"]["Properties"]["Parameters"]
+    index = passed["CatalogImageTag"]["Fn::Select"][0]
+    assert platform["root"]["Parameters"][name]["Default"].split(",")[index] == "no-image-yet"
     resources = platform.resources_of("catalog")
-    assert resources["CatalogService"]["Properties"]["DesiredCount"] == 0
-    assert "CatalogScalableTarget" not in resources and "CatalogCpuScaling" not in resources
-    (definition,) = resources["CatalogTaskDefinition"]["Properties"]["ContainerDefinitions"]
-    assert definition["Image"]["Fn::Sub"][0] == "${Repository}:no-image-yet"
+    assert resources["CatalogService"]["Properties"]["DesiredCount"] == {"Fn::If": ["CatalogHasImage", 2, 0]}
 
 
 def test_capacity_provider_comes_from_config(platform):

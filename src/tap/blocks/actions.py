@@ -128,6 +128,9 @@ DEPLOY_UPLOAD_ARTIFACTS = (_s3.PutObject,)
 DEPLOY_LOOK_UP_PREFIX_LISTS = (ec2.DescribeManagedPrefixLists,)
 # Pre-flight questions: does the image, certificate, named table, GitHub provider exist?
 DEPLOY_CHECK_IMAGES = (ecr.DescribeImages,)
+# The image each service runs now (tap.deploy.images): its service, then its task definition.
+DEPLOY_READ_SERVICES = (ecs.DescribeServices,)
+DEPLOY_READ_TASK_DEFINITIONS = (ecs.DescribeTaskDefinition,)
 DEPLOY_CHECK_CERTIFICATES = (acm.DescribeCertificate,)
 DEPLOY_CHECK_TABLES = (_dynamodb.DescribeTable,)
 DEPLOY_LIST_OIDC_PROVIDERS = (iam.ListOpenIDConnectProviders,)

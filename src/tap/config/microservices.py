@@ -95,6 +95,8 @@ CONNECTION_ARN = checks.matches(
     "a connection ARN: arn:<partition>:codeconnections:<region>:<account>:connection/<uuid>",
 )
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# The image tag a service is given while its repository holds no image: it runs no task.
+NO_IMAGE = "no-image-yet"
 _PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
 _HOST = re.compile(r"(?=.{1,128}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
@@ -440,12 +442,13 @@ class ServiceSettings:
     image_tag: Optional[str] = setting(
         None,
         check=Check(
-            "an image tag of letters, digits, '_', '.', '-' (at most 128), other than latest, "
-            "such as the commit SHA the pipeline pushed",
-            lambda tag: _IMAGE_TAG.fullmatch(tag) is not None and tag != "latest",
+            f"an image tag of letters, digits, '_', '.', '-' (at most 128), other than latest "
+            f"and {NO_IMAGE}, such as the commit SHA the pipeline pushed",
+            lambda tag: _IMAGE_TAG.fullmatch(tag) is not None and tag not in ("latest", NO_IMAGE),
         ),
-        doc="The image the stack deploys. Empty until the pipeline has pushed a first image: "
-        "the service then runs no task and has no autoscaling.",
+        doc="The image a first deploy runs once its repository holds it. `./deploy.sh` runs "
+        "the newer pushed of this and the image running now; while the repository holds "
+        "neither, the service runs no task and has no autoscaling.",
     )
     test_command: str = setting(
         "make test",
@@ -518,10 +521,6 @@ class ServiceSettings:
     @property
     def listener_priority(self) -> int:
         return self.priority if self.priority is not None else self.derived_priority
-
-    @property
-    def has_image(self) -> bool:
-        return self.image_tag is not None
 
     @property
     def created_secrets(self) -> tuple[str, ...]:

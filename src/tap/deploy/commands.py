@@ -19,6 +19,7 @@ from tap.build import BOOTSTRAP
 from tap.deploy import (
     artifacts,
     changesets,
+    images,
     launch,
     parameters,
     preflight,
@@ -102,6 +103,7 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     release = checked_release(aws, console, workspace, system, env, stack_name)
     stack, deployed = stack_state(aws, console, workspace, stack_name, options.recreate)
     values = resolve_parameters(aws, workspace, release, stack, options)
+    values = images.with_chosen_images(aws, release.templates_by_path(), deployed, values)
     for value in values:
         console.say(f"  parameter   {value.name} ({value.source})")
     bucket, owner = artifact_bucket(aws, values) if system != BOOTSTRAP else (None, aws.account_id)

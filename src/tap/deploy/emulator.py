@@ -852,8 +852,20 @@ def _update_role(stack: EmulatedStack, record: Resource, properties: dict) -> No
         backend.attach_role_policy(arn, role.name)
 
 
+def _update_ecs_service(stack: EmulatedStack, record: Resource, properties: dict) -> None:
+    """Gap: moto's service update is not used (it recreates the service when the cluster
+    is named differently); AWS points the service at its new task definition and
+    desired count in place."""
+    service = record.model
+    _ecs(stack).update_service({
+        "cluster": service.cluster_name, "service": service.name,
+        "task_definition": properties.get("TaskDefinition"), "desired_count": properties.get("DesiredCount"),
+    })
+
+
 _UPDATERS: dict[str, Callable[[EmulatedStack, Resource, dict], None]] = {
     "AWS::IAM::Role": _update_role,
+    "AWS::ECS::Service": _update_ecs_service,
 }
 
 

@@ -85,35 +85,47 @@ def bucket_problems(target: Target) -> Iterator[str]:
 
 def image_problems(target: Target) -> Iterator[str]:
     """A service that starts tasks needs its image: without it the service never
-    stabilises and its circuit breaker rolls back the whole deploy."""
+    stabilises and its circuit breaker rolls back the whole deploy. An image tag and a
+    task count the deploy passes as parameters are read as passed (the deploy passes a
+    tag its repository holds, or none and no task: see tap.deploy.images)."""
     ecr = target.aws.client("ecr")
+    known = known_parameters(target.templates, target.root_parameters)
     for path, template in target.templates.items():
+        values = {**known.get(path, {}), **target.pseudo_parameters(path)}
         resources = template.get("Resources", {})
         for logical_id, resource in resources.items():
-            if resource["Type"] != "AWS::ECS::Service" or _desired_count(resource) == 0:
+            if resource["Type"] != "AWS::ECS::Service" or _desired_count(template, resource, values) == 0:
                 continue
-            for repository_id, tag in _images(resources, resource):
+            for repository_id, written in _images(resources, resource):
+                tag = resolve_text({"Fn::Sub": written}, values)
+                if tag is None:
+                    continue  # decided at deploy time by what is not known here
                 where = address(path, logical_id)
                 repository = (target.deployed[path].physical_id(repository_id)
                               if path in target.deployed else None)
                 if repository is None:
                     yield (f"{where} runs image tag {tag} of {address(path, repository_id)}, a "
                            "repository this deploy creates, so it cannot hold the image yet: deploy "
-                           "the service without image_tag first (it then runs no task), push the "
-                           "image, then set image_tag")
+                           "without naming an image (./deploy.sh then passes none, and the service "
+                           "runs no task until its pipeline pushes one)")
                 elif not _image_exists(ecr, repository, tag):
                     yield (f"{where} runs image tag {tag}, which repository {repository} does not "
-                           "hold: push it first (the service's pipeline does) or change image_tag")
+                           "hold: push it first (the service's pipeline does) or name another")
 
 
-def _desired_count(service: dict[str, Any]) -> int | None:
+def _desired_count(template: dict[str, Any], service: dict[str, Any], values: Mapping[str, str]) -> int | None:
     count = service.get("Properties", {}).get("DesiredCount", 1)
+    branches = count.get("Fn::If") if isinstance(count, dict) else None
+    if isinstance(branches, list) and len(branches) == 3:
+        holds = _condition(template, branches[0], values)
+        count = None if holds is None else branches[1 if holds else 2]
     return count if isinstance(count, int) else None
 
 
 def _images(resources: Mapping[str, Any], service: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(repository logical id, tag) of each container of the service's task definition
-    whose image is `${Repository}:tag` of a repository in the same template."""
+    """(repository logical id, tag as written: text or `${Parameter}`) of each container of
+    the service's task definition whose image is `${Repository}:tag` of a repository in
+    the same template."""
     task = service.get("Properties", {}).get("TaskDefinition", {})
     definition = resources.get(task.get("Ref", "")) if isinstance(task, dict) else None
     if definition is None:
@@ -342,6 +354,11 @@ def resolve_text(value: Any, values: Mapping[str, str]) -> str | None:
         return None
     if "Ref" in value:
         return values.get(value["Ref"])
+    if "Fn::Select" in value:  # an element of a list parameter, known as its comma-joined text
+        index, listed = value["Fn::Select"]
+        text = resolve_text(listed, values)
+        elements = text.split(",") if text is not None else []
+        return elements[int(index)] if str(index).isdigit() and int(index) < len(elements) else None
     if "Fn::Sub" in value:
         text, variables = value["Fn::Sub"], {}
         if isinstance(text, list):

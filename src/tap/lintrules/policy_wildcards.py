@@ -19,6 +19,7 @@ STAR_RESOURCE_SIDS = {
     "ListClusterTasks": "ecs:ListTasks accepts only Resource *; the ecs:cluster condition scopes it",
     "LookUpPrefixLists": "ec2:DescribeManagedPrefixLists accepts only Resource *",
     "ListOidcProviders": "iam:ListOpenIDConnectProviders accepts only Resource *",
+    "ReadTaskDefinitions": "ecs:DescribeTaskDefinition accepts only Resource *",
     "ManageTapResourceTypes": (
         "the CloudFormation and StackSet execution roles create every resource type the "
         "templates use, by name unknown in advance: service-wide actions on *, an "

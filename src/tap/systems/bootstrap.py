@@ -406,6 +406,10 @@ def grant_planning(role: Role, bucket: BucketRef) -> None:
     role.allow("ListOidcProviders", actions.DEPLOY_LIST_OIDC_PROVIDERS, ["*"])
     role.allow("CheckImages", actions.DEPLOY_CHECK_IMAGES, [
         Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*")])
+    role.allow("ReadServices", actions.DEPLOY_READ_SERVICES, [
+        Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*")])
+    # ecs:DescribeTaskDefinition has no resource-level permissions: Resource must be "*".
+    role.allow("ReadTaskDefinitions", actions.DEPLOY_READ_TASK_DEFINITIONS, ["*"])
     # A CloudFront certificate lives in us-east-1 whatever the stack's region.
     role.allow("CheckCertificates", actions.DEPLOY_CHECK_CERTIFICATES, [
         Sub("arn:${AWS::Partition}:acm:*:${AWS::AccountId}:certificate/*")])

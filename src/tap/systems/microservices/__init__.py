@@ -21,6 +21,7 @@ from tap.systems.microservices.cache import cache_stack
 from tap.systems.microservices.cdn import cdn_stack
 from tap.systems.microservices.cluster import cluster_stack
 from tap.systems.microservices.database import database_stack
+from tap.systems.microservices.images import shard_image_tags
 from tap.systems.microservices.monitoring import monitoring_stack
 from tap.systems.microservices.network import network_stack
 from tap.systems.microservices.pipeline import (
@@ -138,7 +139,8 @@ def add_service_shards(
 ) -> None:
     for shard in settings.shards:
         stack, parameters = services_stack(settings, shard, inputs)
-        root.nest(stack, {**parameters, **accounts.passed_to(stack)})
+        images = shard_image_tags(root, shard, settings.services_in_shard(shard))
+        root.nest(stack, {**parameters, **images, **accounts.passed_to(stack)})
 
 
 def add_outputs(

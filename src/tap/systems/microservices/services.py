@@ -23,16 +23,13 @@ Per service:
 
 Each shard nests a `pipelines-NNN` stack with the same services' CI/CD.
 
-Images. The stack deploys `<repository>:<image_tag>`. A new service has no
-image yet: until `image_tag` is set it runs no task and has no autoscaling,
-so the stack deploys cleanly; the first pipeline run pushes `:<commit SHA>`.
-The pipeline's ECS deploy action then registers new task-definition
-revisions outside CloudFormation, so the stack's task definition drifts
-from what runs. A later stack update that changes the task definition or
-the service (environment, cpu, secrets, ...) deploys the template's
-`image_tag` again, rolling the service back to that image unless
-`image_tag` names the commit currently deployed: set it to the last
-deployed SHA before changing a service through CloudFormation.
+Images. The tag each service runs is a parameter (see images.py): `./deploy.sh`
+passes the image running now or the config's `image_tag`, whichever was pushed
+later and is in the repository, so an update never rolls a service back to an
+older image than its pipeline deployed. Until its repository holds an image a
+service runs no task and has no autoscaling, so a fresh account deploys the
+committed configs as they are; the first pipeline run pushes `:<commit SHA>`
+and the next deploy starts the service on it.
 """
 
 from __future__ import annotations
@@ -70,16 +67,13 @@ from tap.systems.microservices.ids import (
     service_prefix,
     services_stack_name,
 )
+from tap.systems.microservices.images import service_image
 from tap.systems.microservices.pipelines import (
     DeployTarget,
     PipelineShared,
     pipelines_stack,
 )
 from tap.systems.microservices.wiring import arguments, declare, wire
-
-# The tag a service's task definition names before its first image exists.
-# Nothing pulls it: such a service runs no task (see the module docstring).
-UNBUILT_TAG = "no-image-yet"
 
 
 @dataclass(frozen=True)
@@ -163,11 +157,12 @@ def add_service(
     repository = container_repository(stack, f"{prefix}Repository", keep_images=service.keep_images)
     logs = log_group(stack, f"{prefix}LogGroup", service.log_retention_days)
     roles = task_roles(stack, prefix, f"the {service.name} service")
+    image = service_image(stack, service)
     container = Container(
         name=CONTAINER_NAME,
         repository=repository.ref,
         repository_uri=repository.uri,
-        image_tag=service.image_tag or UNBUILT_TAG,
+        image_tag=f"${{{image.tag}}}",
         port=service.port,
         log_group=logs.ref,
         environment=service_environment(settings, service, shared),
@@ -189,19 +184,22 @@ def add_service(
         cluster=shared.cluster_name,
         task_definition=task,
         container=container,
-        desired_count=service.desired_count if service.has_image else 0,
+        desired_count=image.when_built(service.desired_count, 0),
         subnets=shared.private_subnet_ids,
         security_groups=[GetAtt(group, "GroupId"), shared.services_security_group_id],
         target_group=Ref(target_group),
         capacity_provider=service.capacity,
         depends_on=[rule],
     )
-    if service.has_image:
-        cpu_autoscaling(
-            stack, prefix, cluster_name=shared.cluster_name, service=ecs_service,
-            minimum=service.min_capacity, maximum=service.max_capacity,
-            target_percent=service.cpu_target,
-        )
+    scaling = cpu_autoscaling(
+        stack, prefix, cluster_name=shared.cluster_name, service=ecs_service,
+        minimum=service.min_capacity, maximum=service.max_capacity,
+        target_percent=service.cpu_target,
+    )
+    # Registering a scalable target moves the service into [min, max] at once: not
+    # before there is an image to run.
+    scaling.Condition = image.has_image
+    stack.template.resources[scaling.ScalingTargetId.data["Ref"]].Condition = image.has_image
     add_alarms(stack, settings, service, prefix, shared, ecs_service, target_group)
     return ServiceRuntime(repository=repository, roles=roles, service=ecs_service)
 
