@@ -36,8 +36,10 @@ from tap.package import package_function  # noqa: E402
 from tests.functions.conftest import (  # noqa: E402
     ANALYTICS_TABLE,
     CONTEXT,
+    EARLIEST_EVENT_TIME,
     EDGE_VALUES,
     LICENCES_TABLE,
+    OPERATOR_ROLE_ARN,
     api_event,
     create_analytics_table,
     create_licences_table,
@@ -51,6 +53,7 @@ REGIONAL_ENVIRONMENT = {
     "DOWNLOAD_PATH_PREFIX": "/signed", "SIGNED_URL_TTL_SECONDS": "300",
     "SIGNING_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
     "ANALYTICS_TABLE": ANALYTICS_TABLE, "EVENT_TTL_DAYS": "30",
+    "OPERATOR_PRINCIPALS": OPERATOR_ROLE_ARN, "EARLIEST_EVENT_TIME": EARLIEST_EVENT_TIME,
 }
 FUNCTIONS = {"license_verify": EDGE_VALUES, "license_api": None, "usage_tracking": None}
 
@@ -137,7 +140,7 @@ def api_routes(scratch: Path, repeat: int) -> str:
         "POST /licenses/validate": lambda: call(licence_api, "POST", "/licenses/validate",
                                                 {"licenseKey": licence_key, "customerId": customer}),
         "POST /downloads": lambda: call(licence_api, "POST", "/downloads",
-                                        {"licenseKey": licence_key, "customerId": customer, "path": "app.zip"}),
+                                        {"licenseKey": licence_key, "customerId": customer, "path": "app/app.zip"}),
         "DELETE /licenses/{id} (unknown)": lambda: call(licence_api, "DELETE", "/licenses/{licenseId}",
                                                         parameters={"licenseId": str(uuid.uuid4())}),
         "POST /usage": lambda: call(usage, "POST", "/usage", {"eventId": f"bench-{next(ids)}", "customerId": customer,

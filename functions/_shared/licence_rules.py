@@ -2,9 +2,15 @@
 
 A licence is found by the sha256 of its key (the key itself is never
 stored) and is valid for one customer while it is active and unexpired.
+It grants the objects of its own product only: those under `<productId>/`.
+
+An item this code does not understand (a field missing or of the wrong type, an
+unknown status, an expiry that is not an ISO date) is refused, never guessed at:
+someone else may write to the table one day (a migration, the console).
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +23,11 @@ UNKNOWN = "unknown_license"
 WRONG_CUSTOMER = "wrong_customer"
 REVOKED = "revoked"
 EXPIRED = "expired"
+UNREADABLE = "unreadable_license"
+WRONG_PRODUCT = "wrong_product"
+
+STATUSES = ("active", "revoked")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 
 # What a lookup needs to read from the licences table.
 PROJECTION = "licenseId, customerId, productId, #status, expiresAt"
@@ -41,21 +52,39 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("ascii")).hexdigest()
 
 
-def from_item(item: dict | None) -> Licence | None:
+@dataclass(frozen=True)
+class Unreadable:
+    """A licence item whose fields this code does not understand; it grants nothing."""
+
+    license_id: str | None
+
+
+def from_item(item: dict | None) -> "Licence | Unreadable | None":
     """A licence from a DynamoDB item in the low-level client's shape (None stays None)."""
     if not item:
         return None
 
     def text(name: str) -> str | None:
-        return item.get(name, {}).get("S")
+        value = item.get(name)
+        if not isinstance(value, dict) or set(value) != {"S"} or not isinstance(value["S"], str):
+            return None
+        return value["S"]
 
-    return Licence(
-        license_id=text("licenseId") or "",
-        customer_id=text("customerId") or "",
-        product_id=text("productId") or "",
-        status=text("status") or "",
+    licence = Licence(
+        license_id=text("licenseId"),
+        customer_id=text("customerId"),
+        product_id=text("productId"),
+        status=text("status"),
         expires_at=text("expiresAt"),
     )
+    readable = (
+        all(_IDENTIFIER.fullmatch(value or "") for value in
+            (licence.license_id, licence.customer_id, licence.product_id))
+        and licence.status in STATUSES
+        and ("expiresAt" not in item or (licence.expires_at is not None
+                                         and utc_time.parse_iso(licence.expires_at) is not None))
+    )
+    return licence if readable else Unreadable(licence.license_id)
 
 
 def refusal(licence: Licence | None, customer_id: str, moment: datetime) -> str | None:
@@ -66,12 +95,27 @@ def refusal(licence: Licence | None, customer_id: str, moment: datetime) -> str 
     """
     if licence is None:
         return UNKNOWN
+    if isinstance(licence, Unreadable):
+        return UNREADABLE
     if licence.customer_id != customer_id:
         return WRONG_CUSTOMER
     if licence.status != "active":
         return REVOKED
     if licence.expires_at is not None:
-        expiry = utc_time.parse_iso(licence.expires_at)
-        if expiry is None or expiry <= moment:  # an unreadable date fails closed
+        if utc_time.parse_iso(licence.expires_at) <= moment:
             return EXPIRED
     return None
+
+
+def product_of(object_key: str) -> str | None:
+    """The product an object belongs to: the first segment of `<productId>/...`; None for
+    a key outside any product (one segment, or an empty, '.' or '..' segment)."""
+    segments = object_key.split("/")
+    if len(segments) < 2 or any(segment in ("", ".", "..") for segment in segments):
+        return None
+    return segments[0]
+
+
+def grants_object(licence: Licence, object_key: str) -> bool:
+    """True when `object_key` lies under the licence's own product."""
+    return product_of(object_key) == licence.product_id

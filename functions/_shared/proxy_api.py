@@ -12,10 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import json_log
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError as AwsError
-
-import json_log
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_DEPTH = 32  # DynamoDB's limit on nested attributes; also keeps json.dumps far from the recursion limit
@@ -48,6 +47,11 @@ class Request:
     resource: str
     path_parameters: Mapping[str, str] = field(default_factory=dict)
     raw_body: bytes = b""
+    # Who called, as API Gateway authenticated them: the API key's id on key routes,
+    # the signed-in IAM principal's ARN on IAM routes, and the API's own account.
+    api_key_id: str | None = None
+    caller_arn: str | None = None
+    api_account: str | None = None
 
     @property
     def route(self) -> str:
@@ -157,7 +161,20 @@ def read_request(event: object) -> Request:
     parameters = event.get("pathParameters") or {}
     if not isinstance(parameters, dict) or not all(isinstance(v, str) for v in parameters.values()):
         raise RequestError(400, "bad_request", "path parameters must be text")
-    return Request(method, resource, parameters, read_body(event))
+    context = _object(event.get("requestContext"))
+    identity = _object(context.get("identity"))
+    return Request(method, resource, parameters, read_body(event),
+                   api_key_id=_text_or_none(identity.get("apiKeyId")),
+                   caller_arn=_text_or_none(identity.get("userArn")),
+                   api_account=_text_or_none(context.get("accountId")))
+
+
+def _object(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def find_route(routes: Mapping[tuple[str, str], Route], request: Request) -> Route:

@@ -6,16 +6,20 @@
     DELETE /licenses/{licenseId}              revoke
     POST   /downloads                         a short-lived CloudFront signed URL
 
+Creating, listing and revoking are operator routes (IAM, named principals only);
+validation and downloads are customer routes, where the API key's customer must be
+the body's `customerId`, and a download must lie under the licence's product.
+
 Clients are created once per container; the signing key is fetched from
 Secrets Manager on first use and kept.
 """
 
 import boto3
-
 import json_log
 import licence_rules
 import proxy_api
 import utc_time
+from callers import CustomerKeys, Operators
 from download_urls import DownloadSigner, object_path
 from licence_settings import Settings
 from licence_store import LicenceStore, public_view
@@ -26,6 +30,8 @@ from signing_key import SigningKeySource
 MAX_SEATS = 1_000_000
 
 SETTINGS = Settings.from_environment()
+_operators = Operators(SETTINGS.operator_principals)
+_customers = CustomerKeys(boto3.client("apigateway"))
 _licences = LicenceStore(boto3.client("dynamodb"), SETTINGS.licences_table)
 _signing_key = SigningKeySource(boto3.client("secretsmanager"), SETTINGS.signing_key_secret_arn)
 _downloads = DownloadSigner(
@@ -44,6 +50,7 @@ def licence_key(value: object) -> str:
 
 
 def create_licence(request: Request) -> tuple[int, dict]:
+    _operators.require(request)
     moment = utc_time.now()
     fields = read_fields(
         request.json_object(),
@@ -61,6 +68,7 @@ def create_licence(request: Request) -> tuple[int, dict]:
 
 
 def list_licences(request: Request) -> tuple[int, dict]:
+    _operators.require(request)
     request.expect_no_body()
     customer_id = path_parameter(request, "customerId")
     moment = utc_time.now()
@@ -71,15 +79,17 @@ def list_licences(request: Request) -> tuple[int, dict]:
 KEY_AND_CUSTOMER = {"licenseKey": licence_key, "customerId": identifier}
 
 
-def checked_licence(fields: dict) -> tuple[licence_rules.Licence | None, str | None]:
-    """The licence `fields["licenseKey"]` names, and why it is refused (None when it is valid)."""
+def checked_licence(request: Request, fields: dict) -> tuple[licence_rules.Licence | None, str | None]:
+    """The licence `fields["licenseKey"]` names, and why it is refused (None when it is valid).
+    The caller's API key must belong to `fields["customerId"]` (403 otherwise)."""
+    _customers.require(request, fields["customerId"])
     licence = _licences.find_by_key(fields["licenseKey"])
     return licence, licence_rules.refusal(licence, fields["customerId"], utc_time.now())
 
 
 def validate_licence(request: Request) -> tuple[int, dict]:
     fields = read_fields(request.json_object(), required=KEY_AND_CUSTOMER, optional={})
-    licence, reason = checked_licence(fields)
+    licence, reason = checked_licence(request, fields)
     if reason is not None:
         return 200, {"valid": False, "reason": reason}
     return 200, {"valid": True, "licenseId": licence.license_id, "productId": licence.product_id,
@@ -87,6 +97,7 @@ def validate_licence(request: Request) -> tuple[int, dict]:
 
 
 def revoke_licence(request: Request) -> tuple[int, dict]:
+    _operators.require(request)
     request.expect_no_body()
     license_id = path_parameter(request, "licenseId")
     moment = utc_time.now()
@@ -99,7 +110,9 @@ def revoke_licence(request: Request) -> tuple[int, dict]:
 
 def issue_download(request: Request) -> tuple[int, dict]:
     fields = read_fields(request.json_object(), required={**KEY_AND_CUSTOMER, "path": object_path}, optional={})
-    licence, reason = checked_licence(fields)
+    licence, reason = checked_licence(request, fields)
+    if reason is None and not licence_rules.grants_object(licence, fields["path"]):
+        reason = licence_rules.WRONG_PRODUCT
     if reason is not None:
         json_log.info("download refused", reason=reason, customerId=fields["customerId"])
         return 403, {"error": "invalid_license", "message": "the licence does not allow downloads",

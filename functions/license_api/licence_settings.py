@@ -13,6 +13,7 @@ class Settings:
     download_domain: str
     download_path_prefix: str  # "" or "/something", never a trailing "/"
     signed_url_ttl_seconds: int
+    operator_principals: str  # "account" and IAM role or user ARNs, comma-separated
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -30,4 +31,5 @@ class Settings:
             download_domain=required("DOWNLOAD_DOMAIN"),
             download_path_prefix=f"/{prefix}" if prefix else "",
             signed_url_ttl_seconds=int(required("SIGNED_URL_TTL_SECONDS")),
+            operator_principals=required("OPERATOR_PRINCIPALS"),
         )

@@ -23,25 +23,39 @@ def new_licence_key() -> str:
 
 
 def effective_status(item: dict, moment: datetime) -> str:
-    """"active", "revoked" or "expired" (an active licence past its expiry)."""
+    """"active", "revoked", "expired" (an active licence past its expiry) or "unreadable"."""
     licence = licence_rules.from_item(item)
+    if isinstance(licence, licence_rules.Unreadable):
+        return "unreadable"
     reason = licence_rules.refusal(licence, licence.customer_id, moment)
     return {None: "active", licence_rules.REVOKED: "revoked"}.get(reason, "expired")
 
 
+def _field(item: dict, name: str, kind: str = "S"):
+    """An attribute's value when it has the expected type, else None (shown as null)."""
+    value = item.get(name)
+    return value.get(kind) if isinstance(value, dict) else None
+
+
+def _seats(item: dict) -> int | None:
+    text = _field(item, "seats", "N")
+    return int(text) if isinstance(text, str) and text.isdigit() else None
+
+
 def public_view(item: dict, moment: datetime) -> dict:
-    """A licence as the API shows it: everything but the key hash."""
+    """A licence as the API shows it: everything but the key hash. A field of an
+    unexpected type shows as null, and the status says "unreadable"."""
     view = {
-        "licenseId": item["licenseId"]["S"],
-        "customerId": item["customerId"]["S"],
-        "productId": item["productId"]["S"],
-        "seats": int(item["seats"]["N"]),
+        "licenseId": _field(item, "licenseId"),
+        "customerId": _field(item, "customerId"),
+        "productId": _field(item, "productId"),
+        "seats": _seats(item),
         "status": effective_status(item, moment),
-        "createdAt": item["createdAt"]["S"],
-        "expiresAt": item.get("expiresAt", {}).get("S"),
+        "createdAt": _field(item, "createdAt"),
+        "expiresAt": _field(item, "expiresAt"),
     }
     if "revokedAt" in item:
-        view["revokedAt"] = item["revokedAt"]["S"]
+        view["revokedAt"] = _field(item, "revokedAt")
     return view
 
 

@@ -1,8 +1,9 @@
 """Lambda@Edge viewer-request licence check.
 
 A request passes to the origin only with headers `x-license-key` and
-`x-customer-id` naming an active, unexpired licence of that customer; both
-headers are removed before it does. Anything else is a 403 with a short body
+`x-customer-id` naming an active, unexpired licence of that customer, for an
+object under the licence's product (`/<productId>/...`); both headers are
+removed before it does. Anything else is a 403 with a short body
 that does not say why. When the licence cannot be looked up the answer is
 503: the check fails closed, never open.
 
@@ -12,13 +13,14 @@ The client has no retries and timeouts that keep the worst case (connect +
 read) well inside the 5 s viewer-request limit.
 """
 
-import boto3
-from botocore.config import Config
+from urllib.parse import unquote
 
+import boto3
 import edge_config
 import json_log
 import licence_rules
 import utc_time
+from botocore.config import Config
 from edge_cache import TtlCache
 
 LICENSE_HEADER = "x-license-key"
@@ -77,6 +79,13 @@ def header(request: dict, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def object_key(request: dict) -> str:
+    """The object key the request names: its URI without the leading '/', percent-decoded
+    as the S3 origin will decode it ('' when the URI is not text)."""
+    uri = request.get("uri")
+    return unquote(uri[1:]) if isinstance(uri, str) and uri.startswith("/") else ""
+
+
 def lookup(key_hash: str) -> licence_rules.Licence | None:
     """The licence with this key hash, from the cache or the table (the table may raise)."""
     cached = _cache.get(key_hash)
@@ -105,6 +114,8 @@ def check(request: dict, request_id: str | None) -> dict:
         json_log.error("licence lookup failed", requestId=request_id, errorType=type(failure).__name__)
         return unavailable()
     reason = licence_rules.refusal(licence, customer_id, utc_time.now())
+    if reason is None and not licence_rules.grants_object(licence, object_key(request)):
+        reason = licence_rules.WRONG_PRODUCT
     if reason is not None:
         json_log.info("licence refused", requestId=request_id, reason=reason,
                       licenseId=licence.license_id if licence else None)

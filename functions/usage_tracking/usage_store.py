@@ -1,12 +1,13 @@
 """The analytics table: raw usage events (with a TTL) and per-customer counters.
 
-    raw event  pk = EVENT#<eventId>        sk = EVENT                           ttl
-    counter    pk = CUSTOMER#<customerId>  sk = USAGE#<productId>#<eventType>   count
+    raw event  pk = EVENT#<customerId>#<eventId>  sk = EVENT                          ttl
+    counter    pk = CUSTOMER#<customerId>         sk = USAGE#<productId>#<eventType>  count
 
 An event and its counter change in one transaction, and the event is put
-only if its id is new: a retried event is counted once, and an accepted
-(answered) event is never lost. Ids are checked to hold no `#`, so they
-cannot forge another key.
+only if its id is new for its customer: a retried event is counted once, and
+an accepted (answered) event is never lost. A retry must repeat the event:
+the same id with another body is a conflict, reported with the fields that
+differ. Ids are checked to hold no `#`, so they cannot forge another key.
 """
 
 import json
@@ -26,10 +27,39 @@ class UsageEvent:
     event_type: str
     occurred_at: datetime
     metadata: dict
+    sent_timestamp: str | None = None  # the timestamp as the client sent it, if it did
 
 
-def event_key(event_id: str) -> dict:
-    return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
+class EventConflict(Exception):
+    """The event's id was recorded for this customer with a different body."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+def event_key(customer_id: str, event_id: str) -> dict:
+    return {"pk": {"S": f"EVENT#{customer_id}#{event_id}"}, "sk": {"S": "EVENT"}}
+
+
+def identity(event: UsageEvent) -> dict:
+    """What a true retry repeats, as stored: the arrival time is not part of it."""
+    sent = {"sentTimestamp": {"S": event.sent_timestamp}} if event.sent_timestamp else {}
+    return {
+        "productId": {"S": event.product_id},
+        "eventType": {"S": event.event_type},
+        "metadata": {"S": json.dumps(event.metadata, sort_keys=True)},
+        **sent,
+    }
+
+
+def differing_fields(stored: dict, event: UsageEvent) -> list[str]:
+    """Names (as the API calls them) of the fields where `event` differs from `stored`."""
+    names = {"productId": "productId", "eventType": "eventType", "metadata": "metadata",
+             "sentTimestamp": "timestamp"}
+    expected = identity(event)
+    return sorted(names[attribute] for attribute in names
+                  if stored.get(attribute) != expected.get(attribute))
 
 
 def counter_key(customer_id: str, product_id: str, event_type: str) -> dict:
@@ -43,22 +73,22 @@ class UsageStore:
         self._event_ttl = timedelta(days=event_ttl_days)
 
     def record(self, event: UsageEvent, received_at: datetime) -> bool:
-        """Store and count `event`; False when its id was already recorded (nothing changes)."""
+        """Store and count `event`; False when this customer already recorded it (nothing
+        changes). EventConflict when the id was recorded with another body."""
         expires = int((received_at + self._event_ttl).timestamp())
         raw_event = {
-            **event_key(event.event_id),
+            **event_key(event.customer_id, event.event_id),
+            **identity(event),
             "customerId": {"S": event.customer_id},
-            "productId": {"S": event.product_id},
-            "eventType": {"S": event.event_type},
             "timestamp": {"S": utc_time.to_iso(event.occurred_at)},
             "receivedAt": {"S": utc_time.to_iso(received_at)},
-            "metadata": {"S": json.dumps(event.metadata, sort_keys=True)},
             "ttl": {"N": str(expires)},
         }
         try:
             self._dynamodb.transact_write_items(TransactItems=[
                 {"Put": {"TableName": self._table, "Item": raw_event,
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                         "ConditionExpression": "attribute_not_exists(pk)",
+                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
                 {"Update": {
                     "TableName": self._table,
                     "Key": counter_key(event.customer_id, event.product_id, event.event_type),
@@ -72,9 +102,13 @@ class UsageStore:
                 }},
             ])
         except self._dynamodb.exceptions.TransactionCanceledException as cancelled:
-            if _event_already_recorded(cancelled):
-                return False
-            raise
+            stored = _recorded_event(cancelled)
+            if stored is None:
+                raise
+            conflicts = differing_fields(stored, event)
+            if conflicts:
+                raise EventConflict(conflicts) from None
+            return False
         return True
 
     def totals(self, customer_id: str) -> dict[str, dict[str, int]]:
@@ -97,7 +131,10 @@ class UsageStore:
             start = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
 
 
-def _event_already_recorded(cancelled: Exception) -> bool:
-    """True when the transaction failed only because the event's id exists (the first item)."""
+def _recorded_event(cancelled: Exception) -> dict | None:
+    """The stored event when the transaction failed because its id exists (the first
+    item's condition); None when it failed for another reason."""
     reasons = getattr(cancelled, "response", {}).get("CancellationReasons") or []
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+    if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+        return None
+    return reasons[0].get("Item") or {}

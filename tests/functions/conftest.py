@@ -36,6 +36,15 @@ DOWNLOAD_DOMAIN = "downloads.example.com"
 DOWNLOAD_PATH_PREFIX = "/signed"
 SIGNED_URL_TTL_SECONDS = 300
 EVENT_TTL_DAYS = 30
+EARLIEST_EVENT_TIME = "2020-01-01T00:00:00Z"
+ACCOUNT = "123456789012"
+# The operator the tests' functions name, and the ARN its signed requests arrive with.
+OPERATOR_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/operations/tap-operator"
+OPERATOR_CALLER_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/tap-operator/deploy-session"
+OPERATOR_ROUTES = frozenset({
+    ("POST", "/licenses"), ("GET", "/customers/{customerId}/licenses"),
+    ("DELETE", "/licenses/{licenseId}"), ("GET", "/customers/{customerId}/usage"),
+})
 EDGE_VALUES = {
     "table_name": LICENCES_TABLE,
     "table_region": REGION,
@@ -188,6 +197,7 @@ def license_api(dynamodb, signing_secret_arn, tmp_path_factory) -> ModuleType:
         "DOWNLOAD_DOMAIN": DOWNLOAD_DOMAIN,
         "DOWNLOAD_PATH_PREFIX": DOWNLOAD_PATH_PREFIX,
         "SIGNED_URL_TTL_SECONDS": str(SIGNED_URL_TTL_SECONDS),
+        "OPERATOR_PRINCIPALS": OPERATOR_ROLE_ARN,
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environment.items():
@@ -200,6 +210,8 @@ def usage_tracking(dynamodb, tmp_path_factory) -> ModuleType:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ANALYTICS_TABLE", ANALYTICS_TABLE)
         patch.setenv("EVENT_TTL_DAYS", str(EVENT_TTL_DAYS))
+        patch.setenv("OPERATOR_PRINCIPALS", OPERATOR_ROLE_ARN)
+        patch.setenv("EARLIEST_EVENT_TIME", EARLIEST_EVENT_TIME)
         return load_function("usage_tracking", tmp_path_factory.mktemp("usage_tracking"))
 
 
@@ -216,12 +228,54 @@ def edge(license_verify) -> ModuleType:
     license_verify._cache.clear()
 
 
+# ---- callers ----------------------------------------------------------------------------------
+
+_customer_keys: dict[str, str] = {}
+
+
+def customer_key(customer_id: str) -> str:
+    """The id of an API key bound to `customer_id` (created in moto once). A session of its
+    own, so the grant tests' recorder does not count the test's own calls."""
+    if customer_id not in _customer_keys:
+        apigateway = boto3.session.Session(region_name=REGION).client("apigateway")
+        created = apigateway.create_api_key(name=f"key-{customer_id}"[:128], customerId=customer_id,
+                                            enabled=True)
+        _customer_keys[customer_id] = created["id"]
+    return _customer_keys[customer_id]
+
+
+def operator_identity(caller_arn: str = OPERATOR_CALLER_ARN) -> dict:
+    """requestContext.identity of a SigV4-signed request (IAM authorization)."""
+    return {"userArn": caller_arn, "accountId": caller_arn.split(":")[4], "sourceIp": "203.0.113.9"}
+
+
+def customer_identity(customer_id: str) -> dict:
+    """requestContext.identity of a request with a customer's API key."""
+    return {"apiKeyId": customer_key(customer_id), "apiKey": "[value]", "sourceIp": "203.0.113.9"}
+
+
+def default_identity(method: str, resource: str, body: object) -> dict:
+    """The caller a route expects: the operator on operator routes, else the customer the
+    body names (its own key), so each test states only the caller it is about."""
+    if (method, resource) in OPERATOR_ROUTES:
+        return operator_identity()
+    if isinstance(body, str):  # a raw body: the customer it names, if it parses
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):
+            body = None
+    named = body.get("customerId") if isinstance(body, dict) else None
+    return customer_identity(named if isinstance(named, str) and named else "no-customer-in-body")
+
+
 # ---- events and answers ---------------------------------------------------------------------
 
 
 def api_event(method: str, resource: str, body: object = None, path_parameters: dict | None = None,
-              *, raw_body: str | None = None, base64_encoded: bool = False) -> dict:
-    """An API Gateway REST proxy event (payload v1) as the integration delivers it."""
+              *, raw_body: str | None = None, base64_encoded: bool = False,
+              identity: dict | None = None) -> dict:
+    """An API Gateway REST proxy event (payload v1) as the integration delivers it;
+    `identity` is requestContext.identity (by default the caller the route expects)."""
     text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
     if base64_encoded and text is not None:
         text = base64.b64encode(text.encode()).decode()
@@ -237,7 +291,11 @@ def api_event(method: str, resource: str, body: object = None, path_parameters: 
         "queryStringParameters": None,
         "pathParameters": path_parameters,
         "stageVariables": None,
-        "requestContext": {"requestId": "c6af9ac6-test", "stage": "prod", "httpMethod": method},
+        "requestContext": {
+            "requestId": "c6af9ac6-test", "stage": "prod", "httpMethod": method, "accountId": ACCOUNT,
+            "identity": identity if identity is not None else default_identity(
+                method, resource, body if raw_body is None else raw_body),
+        },
         "body": text,
         "isBase64Encoded": base64_encoded,
     }
@@ -251,7 +309,7 @@ def call(function: ModuleType, method: str, resource: str, body: object = None,
     return answer["statusCode"], json.loads(answer["body"])
 
 
-def viewer_request(headers: dict[str, str], uri: str = "/releases/app-2.1.0.tar.gz") -> dict:
+def viewer_request(headers: dict[str, str], uri: str = "/app/2.1.0/app-2.1.0.tar.gz") -> dict:
     """A CloudFront viewer-request event for Lambda@Edge."""
     return {
         "Records": [{

@@ -60,7 +60,7 @@ def licensed_download(license_api) -> tuple[int, dict]:
     customer_id = f"cust-{uuid.uuid4().hex[:8]}"
     _, created = call(license_api, "POST", "/licenses", {"customerId": customer_id, "productId": "app"})
     return call(license_api, "POST", "/downloads",
-                {"licenseKey": created["licenseKey"], "customerId": customer_id, "path": "app.zip"})
+                {"licenseKey": created["licenseKey"], "customerId": customer_id, "path": "app/app.zip"})
 
 
 def test_the_signing_key_is_fetched_once_per_container(license_api, fresh_signing_key):

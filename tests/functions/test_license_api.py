@@ -52,7 +52,7 @@ def test_create_answers_201_with_a_key_shown_once(license_api):
 def test_create_stores_only_the_sha256_of_the_key(license_api, dynamodb):
     _, body = create(license_api, customer())
     items = dynamodb.scan(TableName=LICENCES_TABLE)["Items"]
-    stored = next(item for item in items if item["licenseId"]["S"] == body["licenseId"])
+    stored = next(item for item in items if item.get("licenseId", {}).get("S") == body["licenseId"])
     assert stored["keyHash"]["S"] == hashlib.sha256(body["licenseKey"].encode()).hexdigest()
     assert body["licenseKey"] not in json.dumps(items)
 
@@ -135,7 +135,7 @@ def test_validate_a_new_licence_is_valid(license_api):
     [
         ({"status": "revoked"}, "revoked"),
         ({"expires_at": "2021-01-01T00:00:00Z"}, "expired"),
-        ({"expires_at": "not a date"}, "expired"),  # unreadable data fails closed
+        ({"expires_at": "not a date"}, "unreadable_license"),  # unreadable data fails closed
     ],
 )
 def test_validate_refuses_with_the_reason(license_api, dynamodb, state, reason):
@@ -198,11 +198,11 @@ def cloudfront_b64decode(text: str) -> bytes:
 def test_download_answers_a_cloudfront_signed_url(license_api, signing_key):
     customer_id = customer()
     _, created = create(license_api, customer_id)
-    status, body = download(license_api, created["licenseKey"], customer_id, "releases/app 2.1.0.tar.gz")
+    status, body = download(license_api, created["licenseKey"], customer_id, "app/2.1.0/app 2.1.0.tar.gz")
     assert status == 200
     url = urlsplit(body["url"])
     assert (url.scheme, url.netloc) == ("https", DOWNLOAD_DOMAIN)
-    assert url.path == f"{DOWNLOAD_PATH_PREFIX}/releases/app%202.1.0.tar.gz"
+    assert url.path == f"{DOWNLOAD_PATH_PREFIX}/app/2.1.0/app%202.1.0.tar.gz"
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     assert query["Key-Pair-Id"] == SIGNING_KEY_ID
     expires = int(query["Expires"])
@@ -220,7 +220,7 @@ def test_download_url_lives_for_the_configured_ttl(license_api):
     customer_id = customer()
     _, created = create(license_api, customer_id)
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    _, body = download(license_api, created["licenseKey"], customer_id, "app.zip")
+    _, body = download(license_api, created["licenseKey"], customer_id, "app/app.zip")
     expires = datetime.fromisoformat(body["expiresAt"])
     assert expires - before >= timedelta(seconds=SIGNED_URL_TTL_SECONDS)
     assert expires - before <= timedelta(seconds=SIGNED_URL_TTL_SECONDS + 60)
@@ -263,6 +263,6 @@ def test_download_refuses_an_unsafe_path(license_api, path):
 def test_download_percent_encodes_a_query_string_in_the_path(license_api):
     customer_id = customer()
     _, created = create(license_api, customer_id)
-    _, body = download(license_api, created["licenseKey"], customer_id, "app.zip?Expires=99999999999")
+    _, body = download(license_api, created["licenseKey"], customer_id, "app/app.zip?Expires=99999999999")
     assert urlsplit(body["url"]).path.endswith("/app.zip%3FExpires%3D99999999999")
     assert body["url"].count("Expires=") == 1

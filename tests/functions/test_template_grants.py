@@ -23,8 +23,10 @@ from tests.functions.conftest import (
     CONTEXT,
     DOWNLOAD_DOMAIN,
     DOWNLOAD_PATH_PREFIX,
+    EARLIEST_EVENT_TIME,
     EDGE_VALUES,
     LICENCES_TABLE,
+    OPERATOR_ROLE_ARN,
     SIGNED_URL_TTL_SECONDS,
     SIGNING_KEY_ID,
     call,
@@ -38,7 +40,11 @@ TEMPLATE_RESOURCE = {
     ("index", LICENCES_TABLE): {"Fn::Join": ["", [{"Ref": "LicensesTableArn"}, "/index/*"]]},
     ("table", ANALYTICS_TABLE): {"Ref": "AnalyticsTableArn"},
     ("index", ANALYTICS_TABLE): {"Fn::Join": ["", [{"Ref": "AnalyticsTableArn"}, "/index/*"]]},
-    ("secret", "signing"): {"Ref": "SigningKeySecret"},
+    # The active signing slot's secret, A (SigningKeySecret) unless ActiveSigningKey is B.
+    ("secret", "signing"): {"Fn::If": ["SigningSlotBActive", {"Ref": "SigningKeySecretB"},
+                                       {"Ref": "SigningKeySecret"}]},
+    # API keys, read for the customer each belongs to.
+    ("apigateway", "apikeys"): {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/*"},
 }
 TRANSACTION_ITEM_ACTIONS = {
     "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -48,6 +54,8 @@ TRANSACTION_ITEM_ACTIONS = {
 
 def needed(operation: str, params: dict) -> set[tuple[str, str]]:
     """(IAM action, template resource key) pairs one recorded call needs."""
+    if operation == "GetApiKey":
+        return {("apigateway:GET", json.dumps(TEMPLATE_RESOURCE[("apigateway", "apikeys")]))}
     if operation == "GetSecretValue":
         return {("secretsmanager:GetSecretValue", json.dumps(TEMPLATE_RESOURCE[("secret", "signing")]))}
     if operation == "TransactWriteItems":
@@ -66,7 +74,7 @@ def granted(template: dict, role: str) -> set[tuple[str, str]]:
     pairs = set()
     for statement in policy["PolicyDocument"]["Statement"]:
         for action in statement["Action"]:
-            if action.startswith(("dynamodb:", "secretsmanager:")):
+            if action.startswith(("dynamodb:", "secretsmanager:", "apigateway:")):
                 pairs.update((action, json.dumps(resource)) for resource in statement["Resource"])
     return pairs
 
@@ -108,7 +116,7 @@ def test_licence_api_role_grants_what_every_route_uses(
         "LICENSES_TABLE": LICENCES_TABLE, "SIGNING_KEY_SECRET_ARN": signing_secret_arn,
         "SIGNING_KEY_ID": SIGNING_KEY_ID, "DOWNLOAD_DOMAIN": DOWNLOAD_DOMAIN,
         "DOWNLOAD_PATH_PREFIX": DOWNLOAD_PATH_PREFIX,
-        "SIGNED_URL_TTL_SECONDS": str(SIGNED_URL_TTL_SECONDS),
+        "SIGNED_URL_TTL_SECONDS": str(SIGNED_URL_TTL_SECONDS), "OPERATOR_PRINCIPALS": OPERATOR_ROLE_ARN,
     })
     status, created = call(api, "POST", "/licenses", {"customerId": "grants-c", "productId": "app"})
     assert status == 201
@@ -125,7 +133,8 @@ def test_licence_api_role_grants_what_every_route_uses(
 
 def test_usage_tracking_role_grants_what_every_route_uses(templates, recorder, dynamodb, tmp_path, monkeypatch):
     usage = fresh("usage_tracking", tmp_path, monkeypatch,
-                  {"ANALYTICS_TABLE": ANALYTICS_TABLE, "EVENT_TTL_DAYS": "30"})
+                  {"ANALYTICS_TABLE": ANALYTICS_TABLE, "EVENT_TTL_DAYS": "30",
+                   "OPERATOR_PRINCIPALS": OPERATOR_ROLE_ARN, "EARLIEST_EVENT_TIME": EARLIEST_EVENT_TIME})
     event = {"eventId": "grants-e1", "customerId": "grants-c", "productId": "app", "eventType": "install"}
     assert call(usage, "POST", "/usage", event)[0] == 202
     assert call(usage, "POST", "/usage", event)[0] == 200  # the duplicate path

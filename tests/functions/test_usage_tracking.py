@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_the_raw_event_is_stored_with_a_ttl_in_epoch_seconds(usage_tracking, dyn
     before = int(time.time())
     post(usage_tracking, event)
     item = dynamodb.get_item(TableName=ANALYTICS_TABLE,
-                             Key={"pk": {"S": f"EVENT#{event['eventId']}"}, "sk": {"S": "EVENT"}})["Item"]
+                             Key={"pk": {"S": f"EVENT#{customer_id}#{event['eventId']}"}, "sk": {"S": "EVENT"}})["Item"]
     ttl = int(item["ttl"]["N"])
     assert before + EVENT_TTL_DAYS * 86_400 <= ttl <= int(time.time()) + EVENT_TTL_DAYS * 86_400
     assert item["customerId"]["S"] == customer_id
@@ -78,7 +79,7 @@ def test_a_timestamp_without_offset_is_taken_as_utc(usage_tracking, dynamodb, cu
     event = usage_event(customer_id, timestamp="2025-03-01T12:00:00")
     post(usage_tracking, event)
     item = dynamodb.get_item(TableName=ANALYTICS_TABLE,
-                             Key={"pk": {"S": f"EVENT#{event['eventId']}"}, "sk": {"S": "EVENT"}})["Item"]
+                             Key={"pk": {"S": f"EVENT#{customer_id}#{event['eventId']}"}, "sk": {"S": "EVENT"}})["Item"]
     assert item["timestamp"]["S"] == "2025-03-01T12:00:00Z"
 
 
@@ -98,3 +99,66 @@ def test_an_unknown_event_type_is_refused_naming_the_allowed_ones(usage_tracking
 def test_a_refused_event_changes_no_counter(usage_tracking, customer_id):
     post(usage_tracking, usage_event(customer_id, metadata="not an object"))
     assert summary(usage_tracking, customer_id)[1]["usage"] == {}
+
+
+# ---- idempotency per customer, conflicts and timestamp bounds ----------------------------------
+
+
+def test_the_same_event_id_from_two_customers_counts_for_each(usage_tracking):
+    a, b = f"cust-{uuid.uuid4().hex[:12]}", f"cust-{uuid.uuid4().hex[:12]}"
+    event_id = str(uuid.uuid4())
+    for customer in (a, b):
+        assert post(usage_tracking, usage_event(customer, eventId=event_id))[0] == 202
+    for customer in (a, b):
+        assert summary(usage_tracking, customer)[1]["usage"] == {"app": {"download": 1}}
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"eventType": "install"}, "eventType"),
+    ({"productId": "cli"}, "productId"),
+    ({"metadata": {"version": "9"}}, "metadata"),
+    ({"timestamp": "2025-03-02T00:00:00Z"}, "timestamp"),
+])
+def test_a_retry_with_another_body_is_a_409_naming_the_conflict(usage_tracking, customer_id, change, named):
+    event = usage_event(customer_id, timestamp="2025-03-01T00:00:00Z", metadata={"version": "1"})
+    assert post(usage_tracking, event)[0] == 202
+    status, answer = post(usage_tracking, {**event, **change})
+    assert (status, answer["error"]) == (409, "event_conflict")
+    assert f"a different {named};" in answer["message"] and event["eventId"] in answer["message"]
+    assert summary(usage_tracking, customer_id)[1]["usage"] == {"app": {"download": 1}}
+
+
+def test_a_true_retry_is_a_duplicate_even_written_differently(usage_tracking, customer_id):
+    """The same moment with another offset, the same metadata with keys in another order."""
+    event = usage_event(customer_id, timestamp="2025-03-01T12:00:00Z", metadata={"a": 1, "b": 2})
+    assert post(usage_tracking, event)[0] == 202
+    retry = {**event, "timestamp": "2025-03-01T13:00:00+01:00", "metadata": {"b": 2, "a": 1}}
+    assert post(usage_tracking, retry) == (200, {"eventId": event["eventId"], "duplicate": True})
+
+
+def test_a_retry_without_a_timestamp_is_a_duplicate_though_it_arrives_later(usage_tracking, customer_id):
+    event = usage_event(customer_id)
+    assert post(usage_tracking, event)[0] == 202
+    time.sleep(1.1)  # a later arrival: the arrival time is not part of the event
+    assert post(usage_tracking, event)[0] == 200
+
+
+def in_hours(hours: float) -> str:
+    moment = datetime.now(timezone.utc) + timedelta(hours=hours)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(("timestamp", "says"), [
+    (lambda: in_hours(25), "more than a day in the future"),
+    (lambda: "2019-12-31T23:59:59Z", "before 2020-01-01T00:00:00Z, the earliest allowed"),
+])
+def test_a_timestamp_out_of_bounds_is_a_400_saying_which_bound(usage_tracking, customer_id, timestamp, says):
+    status, answer = post(usage_tracking, usage_event(customer_id, timestamp=timestamp()))
+    assert (status, answer["error"]) == (400, "invalid_field")
+    assert says in answer["message"] and "'timestamp'" in answer["message"]
+    assert summary(usage_tracking, customer_id)[1]["usage"] == {}
+
+
+@pytest.mark.parametrize("timestamp", [lambda: in_hours(23), lambda: "2020-01-01T00:00:00Z"])
+def test_a_timestamp_within_bounds_is_accepted(usage_tracking, customer_id, timestamp):
+    assert post(usage_tracking, usage_event(customer_id, timestamp=timestamp()))[0] == 202

@@ -9,11 +9,12 @@ import pytest
 from tests.helpers import resources_of_type
 
 ENVS = ["dev", "staging", "prod"]
-ROUTES = {
+OPERATOR_ROUTES = {
     ("POST", "/licenses"), ("GET", "/customers/{customerId}/licenses"),
-    ("POST", "/licenses/validate"), ("DELETE", "/licenses/{licenseId}"), ("POST", "/downloads"),
-    ("POST", "/usage"), ("GET", "/customers/{customerId}/usage"),
+    ("DELETE", "/licenses/{licenseId}"), ("GET", "/customers/{customerId}/usage"),
 }
+CUSTOMER_ROUTES = {("POST", "/licenses/validate"), ("POST", "/downloads"), ("POST", "/usage")}
+ROUTES = OPERATOR_ROUTES | CUSTOMER_ROUTES
 
 
 @pytest.fixture(scope="module", params=ENVS)
@@ -37,10 +38,28 @@ def methods(api: dict) -> dict[tuple[str, str], dict]:
     }
 
 
-def test_every_route_exists_and_requires_an_api_key(api):
+def test_every_route_exists(api):
+    assert set(methods(api)) == ROUTES
+
+
+def test_operator_routes_take_iam_authorization_and_no_api_key(api):
     found = methods(api)
-    assert set(found) == ROUTES
-    assert all(method["ApiKeyRequired"] is True for method in found.values())
+    for route in OPERATOR_ROUTES:
+        assert (found[route]["AuthorizationType"], found[route]["ApiKeyRequired"]) == ("AWS_IAM", False), route
+
+
+def test_customer_routes_take_an_api_key_and_nothing_else(api):
+    found = methods(api)
+    for route in CUSTOMER_ROUTES:
+        assert (found[route]["AuthorizationType"], found[route]["ApiKeyRequired"]) == ("NONE", True), route
+
+
+def test_no_api_key_is_made_by_the_template(api):
+    """Keys are made per customer (with their customerId); an operator key would reach every
+    customer route for every customer."""
+    assert not resources_of_type(api, "AWS::ApiGateway::ApiKey")
+    assert not resources_of_type(api, "AWS::ApiGateway::UsagePlanKey")
+    assert "OperatorApiKeyId" not in api["Outputs"]
 
 
 def test_routes_go_to_the_right_function_by_proxy_integration(api):
@@ -112,8 +131,6 @@ def test_usage_plans_set_throttle_and_quota_from_config(built):
     assert sorted(plans) == ["partner", "standard"]
     assert plans["partner"]["Throttle"] == {"BurstLimit": 200, "RateLimit": 100.0}
     assert plans["partner"]["Quota"] == {"Limit": 5000000, "Period": "MONTH"}
-    key = resources_of_type(prod, "AWS::ApiGateway::UsagePlanKey")
-    assert [k["Properties"]["UsagePlanId"] for k in key.values()] == [{"Ref": "StandardUsagePlan"}]
 
 
 def test_gateway_errors_answer_json(api):

@@ -73,11 +73,30 @@ def test_signed_behaviour_trusts_the_key_group_and_strips_its_prefix(cdn):
     assert "LambdaFunctionAssociations" not in signed
 
 
-def test_public_key_comes_from_a_parameter_into_the_key_group(cdn):
-    key = cdn["Resources"]["UrlSigningPublicKey"]["Properties"]["PublicKeyConfig"]
-    assert key["EncodedKey"] == {"Ref": "SigningPublicKey"}
+def test_each_key_slot_holds_its_parameter_s_key_while_it_is_filled(cdn):
+    for logical_id, parameter, condition in (("UrlSigningPublicKey", "SigningPublicKey", "SigningSlotAFilled"),
+                                             ("UrlSigningPublicKeyB", "SigningPublicKeyB", "SigningSlotBFilled")):
+        key = cdn["Resources"][logical_id]
+        assert key["Properties"]["PublicKeyConfig"]["EncodedKey"] == {"Ref": parameter}
+        assert key["Condition"] == condition
+        assert cdn["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
     group = cdn["Resources"]["UrlSigningKeyGroup"]["Properties"]["KeyGroupConfig"]
-    assert group["Items"] == [{"Ref": "UrlSigningPublicKey"}]
+    assert group["Items"] == [
+        {"Fn::If": ["SigningSlotAFilled", {"Ref": "UrlSigningPublicKey"}, {"Ref": "AWS::NoValue"}]},
+        {"Fn::If": ["SigningSlotBFilled", {"Ref": "UrlSigningPublicKeyB"}, {"Ref": "AWS::NoValue"}]},
+    ]
+
+
+def test_the_two_slots_have_names_of_their_own(cdn):
+    names = [cdn["Resources"][key]["Properties"]["PublicKeyConfig"]["Name"]["Fn::Sub"][0]
+             for key in ("UrlSigningPublicKey", "UrlSigningPublicKeyB")]
+    assert names == ["signing-key-${Uuid}", "signing-key-b-${Uuid}"]
+
+
+def test_urls_are_signed_with_the_active_slot_s_key(cdn):
+    assert cdn["Outputs"]["PublicKeyId"]["Value"] == {"Fn::If": [
+        "SigningSlotASigns", {"Ref": "UrlSigningPublicKey"},
+        {"Fn::If": ["SigningSlotBSigns", {"Ref": "UrlSigningPublicKeyB"}, ""]}]}
 
 
 def test_standard_logging_v2_delivers_to_the_logs_bucket(cdn):

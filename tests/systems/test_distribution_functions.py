@@ -7,6 +7,9 @@ import pytest
 from tests.helpers import inline_policy, statement_by_sid
 
 ENVS = ["dev", "staging", "prod"]
+# The licence API reads the active signing slot's secret, and only that one.
+ACTIVE_SECRET = {"Fn::If": ["SigningSlotBActive", {"Ref": "SigningKeySecretB"}, {"Ref": "SigningKeySecret"}]}
+SLOT_SECRETS = ("SigningKeySecret", "SigningKeySecretB")
 
 
 @pytest.fixture(scope="module", params=ENVS)
@@ -25,14 +28,25 @@ def test_licence_api_gets_its_configuration_by_environment(functions):
         "LICENSES_TABLE": {"Ref": "LicensesTableName"},
         "SIGNED_URL_TTL_SECONDS": "300",
         "SIGNING_KEY_ID": {"Ref": "PublicKeyId"},
-        "SIGNING_KEY_SECRET_ARN": {"Ref": "SigningKeySecret"},
+        "SIGNING_KEY_SECRET_ARN": ACTIVE_SECRET,
+        "OPERATOR_PRINCIPALS": {"Ref": "OperatorPrincipals"},
     }
 
 
-def test_usage_tracking_gets_its_table_and_event_ttl(functions):
+def test_usage_tracking_gets_its_table_event_ttl_earliest_time_and_operators(functions):
     assert environment(functions, "UsageTracking") == {
         "ANALYTICS_TABLE": {"Ref": "AnalyticsTableName"}, "EVENT_TTL_DAYS": "90",
+        "EARLIEST_EVENT_TIME": "2020-01-01T00:00:00Z",
+        "OPERATOR_PRINCIPALS": {"Ref": "OperatorPrincipals"},
     }
+
+
+def test_both_read_api_keys_of_the_region_and_nothing_more(functions):
+    for role in ("LicenseApiRole", "UsageTrackingRole"):
+        statement = statement_by_sid(inline_policy(functions["Resources"][role]), "ReadApiKeys")
+        assert statement["Action"] == ["apigateway:GET"]
+        assert statement["Resource"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/*"}]
 
 
 def test_both_are_traced_json_logged_python_functions(functions):
@@ -46,23 +60,30 @@ def test_both_are_traced_json_logged_python_functions(functions):
         )
 
 
-def test_secret_is_created_empty_and_retained(functions):
-    secret = functions["Resources"]["SigningKeySecret"]
+@pytest.mark.parametrize("logical_id", SLOT_SECRETS)
+def test_each_slot_s_secret_is_created_empty_and_retained(functions, logical_id):
+    secret = functions["Resources"][logical_id]
     assert "SecretString" not in secret["Properties"]
     assert "GenerateSecretString" not in secret["Properties"]
     assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
-def test_only_the_licence_api_role_can_read_the_signing_key(functions):
-    policy = functions["Resources"]["SigningKeySecretPolicy"]["Properties"]
+@pytest.mark.parametrize("logical_id", SLOT_SECRETS)
+def test_only_the_licence_api_role_can_read_a_signing_key(functions, logical_id):
+    policy = functions["Resources"][f"{logical_id}Policy"]["Properties"]
+    assert policy["SecretId"] == {"Ref": logical_id}
     (deny,) = policy["ResourcePolicy"]["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Action"] == ["secretsmanager:GetSecretValue"]
     assert deny["Condition"] == {
         "StringNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["LicenseApiRole", "Arn"]}}
     }
+
+
+def test_the_licence_api_reads_only_the_active_slot_s_secret(functions):
+    assert functions["Conditions"]["SigningSlotBActive"] == {"Fn::Equals": [{"Ref": "ActiveSigningKey"}, "B"]}
     read = statement_by_sid(inline_policy(functions["Resources"]["LicenseApiRole"]), "ReadSigningKey")
-    assert read["Resource"] == [{"Ref": "SigningKeySecret"}]
+    assert read["Resource"] == [ACTIVE_SECRET]
     usage_policy = inline_policy(functions["Resources"]["UsageTrackingRole"])
     assert all("secretsmanager" not in action
                for statement in usage_policy["Statement"] for action in statement["Action"])

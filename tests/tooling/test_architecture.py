@@ -135,7 +135,7 @@ def test_each_nested_stack_with_main_resources_is_a_subgraph(distribution):
         "edge": {"edge__LicenseCheck"},
         "storage": {"storage__BinariesBucket", "storage__LogsBucket"},
         "functions": {"functions__LicenseApi", "functions__UsageTracking",
-                      "functions__SigningKeySecret"},
+                      "functions__SigningKeySecret", "functions__SigningKeySecretB"},
         "database": {"database__LicensesTable", "database__AnalyticsTable"},
     }
 

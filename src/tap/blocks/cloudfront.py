@@ -18,7 +18,7 @@ from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from troposphere import GetAtt, Ref, Sub, cloudfront, logs, s3, wafv2
+from troposphere import GetAtt, If, NoValue, Ref, Sub, cloudfront, logs, s3, wafv2
 
 from tap.blocks.buckets import Lifecycle, SecureBucket, secure_bucket
 from tap.blocks.iam import BucketRef, LogGroupRef
@@ -73,35 +73,54 @@ def cloudfront_read_statement(bucket: BucketRef, distribution: Any) -> Statement
 
 
 @dataclass(frozen=True)
+class KeySlot:
+    """One place for a public key in a key group. A slot with a `condition` holds a key only
+    while the condition is true (its parameter is not empty), so a key is added and removed
+    by filling and emptying its slot; CloudFront cannot change a key in place."""
+
+    suffix: str  # "" for the first slot, so its logical id and name stay as they were
+    encoded_key: Any
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
 class SigningKeys:
-    public_key: cloudfront.PublicKey
+    public_keys: dict[str, cloudfront.PublicKey]  # by slot suffix
     key_group: cloudfront.KeyGroup
 
 
-def signing_key_group(stack: Stack, logical_id: str, encoded_public_key: Any) -> SigningKeys:
-    """A public key (PEM, from a parameter) in a key group that behaviours can trust."""
-    public_key = stack.add(
-        cloudfront.PublicKey(
-            f"{logical_id}PublicKey",
+def signing_key_group(stack: Stack, logical_id: str, slots: list[KeySlot]) -> SigningKeys:
+    """Public keys (PEM, from parameters), one per slot, in a key group that behaviours can
+    trust. Keep at least one slot filled: a key group needs a key."""
+    public_keys = {}
+    for slot in slots:
+        name = unique_name("signing-key" + (f"-{slot.suffix.lower()}" if slot.suffix else ""))
+        key = cloudfront.PublicKey(
+            f"{logical_id}PublicKey{slot.suffix}",
             PublicKeyConfig=cloudfront.PublicKeyConfig(
-                CallerReference=unique_name("signing-key"),
-                EncodedKey=encoded_public_key,
-                Name=unique_name("signing-key"),
+                CallerReference=name, EncodedKey=slot.encoded_key, Name=name,
                 Comment="Verifies signed download URLs",
             ),
         )
-    )
+        if slot.condition is not None:
+            key.Condition = slot.condition
+        public_keys[slot.suffix] = stack.add(key)
+    items = [
+        Ref(public_keys[slot.suffix]) if slot.condition is None
+        else If(slot.condition, Ref(public_keys[slot.suffix]), NoValue)
+        for slot in slots
+    ]
     key_group = stack.add(
         cloudfront.KeyGroup(
             f"{logical_id}KeyGroup",
             KeyGroupConfig=cloudfront.KeyGroupConfig(
-                Items=[Ref(public_key)],
+                Items=items,
                 Name=unique_name("signing-keys"),
                 Comment="Keys trusted for signed download URLs",
             ),
         )
     )
-    return SigningKeys(public_key, key_group)
+    return SigningKeys(public_keys, key_group)
 
 
 def viewer_function(stack: Stack, logical_id: str, code: str, comment: str) -> cloudfront.Function:

@@ -1,6 +1,7 @@
 """API Gateway REST APIs fronting Lambda functions (proxy integration).
 
-Secure defaults: an API key on every method, request validation (JSON-schema
+Secure defaults: an API key on every method (or IAM authorization, SigV4, on
+a route that asks for it), request validation (JSON-schema
 models for bodies, required path parameters), JSON access logs that never
 contain a key's value, X-Ray tracing, stage-wide throttling, JSON error
 bodies for gateway errors, and Lambda permissions scoped to one method and
@@ -85,6 +86,7 @@ class Route:
     function_arn: Any
     body_schema: dict | None = None  # JSON schema (draft 4) of the request body
     model_name: str | None = None
+    iam_auth: bool = False  # SigV4-signed IAM principals instead of an API key
 
     @property
     def path_parameters(self) -> list[str]:
@@ -206,8 +208,8 @@ class RestApi:
             RestApiId=Ref(self.api),
             ResourceId=resource,
             HttpMethod=route.method,
-            AuthorizationType="NONE",
-            ApiKeyRequired=True,
+            AuthorizationType="AWS_IAM" if route.iam_auth else "NONE",
+            ApiKeyRequired=not route.iam_auth,
             Integration=apigateway.Integration(
                 Type="AWS_PROXY",
                 IntegrationHttpMethod="POST",

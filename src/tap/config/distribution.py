@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Optional
 
 from tap.config import checks
@@ -14,6 +16,15 @@ from tap.config.schema import Check, setting
 # certificates from there.
 EDGE_REGION = "us-east-1"
 
+def _is_utc_moment(value: object) -> bool:
+    try:
+        return isinstance(value, str) and re.fullmatch(_UTC_MOMENT, value) is not None and bool(
+            datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:  # digits in the right places, but no such day
+        return False
+
+
+_UTC_MOMENT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 _NAME = checks.matches(r"[a-z][a-z0-9-]{0,62}", "lower-case letters, digits and '-', starting with a letter")
 
 
@@ -66,6 +77,11 @@ class FunctionSettings:
     )
     usage_event_ttl_days: int = setting(
         90, check=checks.between(1, 3650), doc="Days raw usage events are kept (counters stay)."
+    )
+    usage_events_since: str = setting(
+        "2020-01-01T00:00:00Z",
+        check=Check("an ISO 8601 UTC date and time such as 2020-01-01T00:00:00Z", _is_utc_moment),
+        doc="Usage events timestamped before this (before the products existed) are refused.",
     )
 
 
@@ -120,7 +136,7 @@ class ApiSettings:
     access_log_retention_days: int = setting(90, check=checks.log_retention)
     usage_plans: tuple[UsagePlanSettings, ...] = setting(
         [UsagePlanSettings(name="standard", rate_limit=10, burst_limit=20, quota_limit=100_000)],
-        doc="Usage plans; the first one also gets the operator API key.",
+        doc="Usage plans that customers' API keys join.",
     )
 
     def validate(self) -> None:

@@ -1,8 +1,12 @@
 """API stack: the REST API in front of the licence API and usage tracking functions.
 
-Every route needs an API key. Bodies are validated against JSON-schema models
-before a function runs (the functions validate again, strictly); usage plans
-set per-key throttles and quotas; the first plan carries the operator's key.
+Two kinds of route. Operator routes (create, list and revoke licences, read a
+customer's usage) take IAM authorization (SigV4); the functions also require a
+principal the operator named. Customer routes (validate, downloads, usage events)
+take an API key, through usage plans that set per-key throttles and quotas; each
+key names its customer (`customerId`), and a key acts only for its customer.
+Bodies are validated against JSON-schema models before a function runs (the
+functions validate again, strictly).
 """
 
 from __future__ import annotations
@@ -70,15 +74,16 @@ USAGE_EVENT = _body(
 
 
 def routes(license_api: Any, usage_tracking: Any) -> list[Route]:
-    """The routes of SYSTEMS.md §A, each served by one of the two functions."""
+    """The routes of SYSTEMS.md §A, each served by one of the two functions; operator
+    routes authorise IAM principals, customer routes API keys."""
     return [
-        Route("POST", "/licenses", license_api, CREATE_LICENSE, "CreateLicense"),
-        Route("GET", "/customers/{customerId}/licenses", license_api),
+        Route("POST", "/licenses", license_api, CREATE_LICENSE, "CreateLicense", iam_auth=True),
+        Route("GET", "/customers/{customerId}/licenses", license_api, iam_auth=True),
         Route("POST", "/licenses/validate", license_api, VALIDATE_LICENSE, "ValidateLicense"),
-        Route("DELETE", "/licenses/{licenseId}", license_api),
+        Route("DELETE", "/licenses/{licenseId}", license_api, iam_auth=True),
         Route("POST", "/downloads", license_api, ISSUE_DOWNLOAD, "IssueDownload"),
         Route("POST", "/usage", usage_tracking, USAGE_EVENT, "UsageEvent"),
-        Route("GET", "/customers/{customerId}/usage", usage_tracking),
+        Route("GET", "/customers/{customerId}/usage", usage_tracking, iam_auth=True),
     ]
 
 
@@ -98,19 +103,17 @@ def api_stack(settings: ApiSettings) -> Stack:
     for route in routes(Ref(license_api), Ref(usage)):
         api.route(route)
     api.deploy()
-    operator_key = add_usage_plans(api, settings)
+    add_usage_plans(api, settings)
     stack.output("ApiUrl", api.url, "Base URL of the API stage.")
     stack.output("ApiId", api.id, "REST API id.")
     stack.output("ApiName", Ref("AWS::StackName"), "REST API name (its metrics' ApiName).")
     stack.output("StageName", settings.stage_name, "Stage of the API.")
-    stack.output(
-        "OperatorApiKeyId", Ref(operator_key),
-        "Id of the operator's API key; read its value with apigateway get-api-key --include-value.",
-    )
     return stack
 
 
-def add_usage_plans(api: RestApi, settings: ApiSettings) -> Any:
+def add_usage_plans(api: RestApi, settings: ApiSettings) -> None:
+    """The plans customer keys join; the keys themselves are made per customer, outside
+    the template (a key's value must never be in one)."""
     plans = [
         api.usage_plan(
             f"{camel(plan.name)}UsagePlan",
@@ -125,4 +128,3 @@ def add_usage_plans(api: RestApi, settings: ApiSettings) -> Any:
     ]
     for plan, created in zip(settings.usage_plans, plans):
         api.stack.output(f"{camel(plan.name)}UsagePlanId", Ref(created), f"Usage plan {plan.name}.")
-    return api.api_key("OperatorApiKey", plans[0], "Operator key (first usage plan)")

@@ -7,6 +7,11 @@ Two ways in, each a cache behaviour:
   key group (issued by the licence API), then a CloudFront Function strips
   the `/signed` prefix so both routes serve the same objects.
 
+The key group has two slots, A (`SigningPublicKey`) and B (`SigningPublicKeyB`),
+each holding a key while its parameter is not empty; `ActiveSigningKey` names
+the slot the licence API signs with (`PublicKeyId`). Rotation fills the empty
+slot, switches, then empties the old one: CloudFront cannot change a key in place.
+
 The bucket is reached only through Origin Access Control, and its policy
 (here, because it names this distribution) lets only this distribution read.
 """
@@ -15,12 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, cloudfront
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, cloudfront
 
 from tap.blocks.buckets import bucket_policy
 from tap.blocks.cloudfront import (
     CACHING_OPTIMIZED,
     SECURITY_HEADERS,
+    KeySlot,
     SigningKeys,
     access_logs_to_s3,
     cloudfront_read_statement,
@@ -54,7 +60,7 @@ def cdn_stack(settings: CdnSettings, package: FunctionPackager) -> Stack:
         "BinariesBucket", name=Ref(inputs["BinariesBucketName"]),
         arn=Ref(inputs["BinariesBucketArn"]),
     )
-    keys = signing_key_group(stack, "UrlSigning", Ref(inputs["SigningPublicKey"]))
+    keys = add_signing_keys(stack, inputs)
     strip_prefix = viewer_function(
         stack, "StripSignedPrefix",
         package.inline_code("cloudfront_strip_prefix", {"prefix": SIGNED_PATH_PREFIX}),
@@ -77,11 +83,38 @@ def add_parameters(stack: Stack, settings: CdnSettings) -> dict[str, Any]:
         "BinariesBucketDomainName": "Regional domain name of the binaries bucket.",
         "LogsBucketArn": "ARN of the bucket receiving CloudFront standard logs.",
         "LicenseCheckVersionArn": "Numbered Lambda@Edge version for viewer requests.",
-        "SigningPublicKey": "PEM public key that verifies signed download URLs.",
+        "SigningPublicKey": "PEM public key of signing slot A; empty: slot A holds no key.",
+        "SigningPublicKeyB": "PEM public key of signing slot B; empty: slot B holds no key.",
+        "ActiveSigningKey": "The slot (A or B) whose key the licence API signs with.",
     }
     if settings.certificate_arn is not None:
         described[CERTIFICATE_PARAMETER] = f"ACM certificate (us-east-1) covering {settings.alias}."
     return {name: stack.parameter(name, Description=text) for name, text in described.items()}
+
+
+SIGNING_SLOTS = ("A", "B")
+SLOT_PARAMETERS = {"A": "SigningPublicKey", "B": "SigningPublicKeyB"}
+
+
+def add_signing_keys(stack: Stack, inputs: dict[str, Any]) -> SigningKeys:
+    """The two key slots; slot A keeps the logical id a single key had, so stacks made
+    before the slots keep their key."""
+    for slot in SIGNING_SLOTS:
+        stack.template.add_condition(
+            f"SigningSlot{slot}Filled", Not(Equals(Ref(inputs[SLOT_PARAMETERS[slot]]), "")))
+    active_b = Equals(Ref(inputs["ActiveSigningKey"]), "B")
+    # The slot that signs: active and filled (the root's rule makes the active slot filled).
+    stack.template.add_condition("SigningSlotASigns", And(Not(active_b), Condition("SigningSlotAFilled")))
+    stack.template.add_condition("SigningSlotBSigns", And(active_b, Condition("SigningSlotBFilled")))
+    return signing_key_group(stack, "UrlSigning", [
+        KeySlot("" if slot == "A" else slot, Ref(inputs[SLOT_PARAMETERS[slot]]), f"SigningSlot{slot}Filled")
+        for slot in SIGNING_SLOTS
+    ])
+
+
+def active_key_id(keys: SigningKeys) -> If:
+    return If("SigningSlotASigns", Ref(keys.public_keys[""]),
+              If("SigningSlotBSigns", Ref(keys.public_keys["B"]), ""))
 
 
 def add_web_acl(stack: Stack, settings: CdnSettings) -> Any:
@@ -199,7 +232,7 @@ def add_outputs(
     )
     stack.output("SignedPathPrefix", SIGNED_PATH_PREFIX, "Path prefix of signed download URLs.")
     stack.output("KeyGroupId", Ref(keys.key_group), "Key group trusted for signed URLs.")
-    stack.output("PublicKeyId", Ref(keys.public_key), "Key-Pair-Id of signed URLs.")
+    stack.output("PublicKeyId", active_key_id(keys), "Key-Pair-Id of signed URLs: the active slot's key.")
     if web_acl is not None:
         stack.output("WebAclArn", GetAtt(web_acl, "Arn"), "WAF web ACL of the distribution.")
 

@@ -1,10 +1,14 @@
 """Functions stack: the licence API and usage tracking functions, and the signing key secret.
 
-The CloudFront signing private key lives in a Secrets Manager secret created
-empty: the operator stores the PEM once (`aws secretsmanager put-secret-value`),
-so it never passes through a template or a parameter. Only the licence API's
-role can read it: its grant allows it, and the secret's resource policy
-denies GetSecretValue to every other principal of the account.
+The CloudFront signing private keys live in two Secrets Manager secrets, one
+per key slot (A: `SigningKeySecret`, B: `SigningKeySecretB`), created empty: the
+operator stores each PEM once (`aws secretsmanager put-secret-value`), so it
+never passes through a template or a parameter. The licence API reads only the
+active slot's secret (`ActiveSigningKey`); its grant allows that one, and each
+secret's resource policy denies GetSecretValue to every other principal.
+
+Both functions read API keys (the customer each belongs to) and know the
+operators allowed on operator routes (`OperatorPrincipals`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from awacs.aws import (
     Statement,
     StringNotEquals,
 )
-from troposphere import Ref, secretsmanager
+from troposphere import Equals, If, Ref, Sub, secretsmanager
 
 from tap.blocks import actions
 from tap.blocks.functions import PythonFunction, python_function
@@ -39,7 +43,12 @@ PARAMETERS = {
     "DownloadDomain": "Host name of signed download URLs.",
     "SignedPathPrefix": "Path prefix of signed download URLs.",
     "PublicKeyId": "CloudFront public key id (Key-Pair-Id of signed URLs).",
+    "ActiveSigningKey": "The signing slot (A or B) the licence API signs with.",
+    "OperatorPrincipals": "Who may call operator routes: 'account' and/or IAM role or user "
+    "ARNs, comma-separated.",
 }
+# The API keys of this region; a key's customerId says whose it is.
+API_KEYS_ARN = Sub("arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/*")
 
 
 @dataclass(frozen=True)
@@ -49,19 +58,25 @@ class Inputs:
     download_domain: Any
     signed_path_prefix: Any
     public_key_id: Any
+    operator_principals: Any
+    active_signing_key: Any
 
 
 def functions_stack(settings: DistributionSettings, package: FunctionPackager) -> Stack:
     stack = Stack("functions", "tap distribution: licence API and usage tracking functions")
     inputs = add_parameters(stack)
-    secret = add_signing_key_secret(stack)
-    license_api = add_license_api(stack, settings, package, inputs, secret)
-    protect_signing_key(stack, secret, license_api)
+    stack.template.add_condition("SigningSlotBActive", Equals(inputs.active_signing_key, "B"))
+    secrets = {slot: add_signing_key_secret(stack, slot) for slot in ("A", "B")}
+    active_secret = If("SigningSlotBActive", Ref(secrets["B"]), Ref(secrets["A"]))
+    license_api = add_license_api(stack, settings, package, inputs, active_secret)
+    for slot, secret in secrets.items():
+        protect_signing_key(stack, slot, secret, license_api)
     usage = add_usage_tracking(stack, settings, package, inputs)
     for label, function in (("LicenseApi", license_api), ("UsageTracking", usage)):
         stack.output(f"{label}FunctionArn", function.arn, f"ARN of the {label} function.")
         stack.output(f"{label}FunctionName", function.name, f"Name of the {label} function.")
-    stack.output("SigningKeySecretArn", Ref(secret), "Secret to store the signing private key in.")
+    stack.output("SigningKeySecretArn", Ref(secrets["A"]), "Secret of signing slot A's private key.")
+    stack.output("SigningKeySecretBArn", Ref(secrets["B"]), "Secret of signing slot B's private key.")
     return stack
 
 
@@ -73,14 +88,17 @@ def add_parameters(stack: Stack) -> Inputs:
         download_domain=refs["DownloadDomain"],
         signed_path_prefix=refs["SignedPathPrefix"],
         public_key_id=refs["PublicKeyId"],
+        operator_principals=refs["OperatorPrincipals"],
+        active_signing_key=refs["ActiveSigningKey"],
     )
 
 
-def add_signing_key_secret(stack: Stack) -> secretsmanager.Secret:
+def add_signing_key_secret(stack: Stack, slot: str) -> secretsmanager.Secret:
+    """Slot A's secret keeps the logical id of the single secret there was before."""
     secret = secretsmanager.Secret(
-        "SigningKeySecret",
-        Description="PEM private key that signs CloudFront download URLs. Created empty: "
-        "store the key with put-secret-value.",
+        "SigningKeySecret" + ("" if slot == "A" else slot),
+        Description=f"PEM private key of signing slot {slot}, whose public half is the "
+        f"slot's CloudFront key. Created empty: store the key with put-secret-value.",
     )
     suppress(
         secret,
@@ -90,10 +108,12 @@ def add_signing_key_secret(stack: Stack) -> secretsmanager.Secret:
     return retain(stack.add(secret))
 
 
-def protect_signing_key(stack: Stack, secret: secretsmanager.Secret, reader: PythonFunction) -> None:
+def protect_signing_key(
+    stack: Stack, slot: str, secret: secretsmanager.Secret, reader: PythonFunction
+) -> None:
     stack.add(
         secretsmanager.ResourcePolicy(
-            "SigningKeySecretPolicy",
+            "SigningKeySecret" + ("" if slot == "A" else slot) + "Policy",
             SecretId=Ref(secret),
             BlockPublicPolicy=True,
             ResourcePolicy=PolicyDocument(
@@ -115,7 +135,7 @@ def protect_signing_key(stack: Stack, secret: secretsmanager.Secret, reader: Pyt
 
 def add_license_api(
     stack: Stack, settings: DistributionSettings, package: FunctionPackager,
-    inputs: Inputs, secret: secretsmanager.Secret,
+    inputs: Inputs, active_secret: Any,
 ) -> PythonFunction:
     function = python_function(
         stack,
@@ -127,11 +147,12 @@ def add_license_api(
         timeout_seconds=settings.functions.timeout_seconds,
         environment={
             "LICENSES_TABLE": inputs.licenses.name,
-            "SIGNING_KEY_SECRET_ARN": Ref(secret),
+            "SIGNING_KEY_SECRET_ARN": active_secret,
             "SIGNING_KEY_ID": inputs.public_key_id,
             "DOWNLOAD_DOMAIN": inputs.download_domain,
             "DOWNLOAD_PATH_PREFIX": inputs.signed_path_prefix,
             "SIGNED_URL_TTL_SECONDS": str(settings.cdn.signed_url_ttl_seconds),
+            "OPERATOR_PRINCIPALS": inputs.operator_principals,
         },
     )
     # Exactly what the handler calls (tests/functions/test_template_grants.py checks it):
@@ -140,7 +161,8 @@ def add_license_api(
     function.role.allow("GetLicenses", actions.DYNAMODB_GET, [licenses.arn])
     function.role.allow("QueryLicenseIndexes", actions.DYNAMODB_QUERY, [licenses.indexes_arn])
     function.role.allow("WriteLicenses", actions.DYNAMODB_PUT_AND_UPDATE, [licenses.arn])
-    grant_read(function.role, SecretRef("SigningKey", Ref(secret)))
+    grant_read(function.role, SecretRef("SigningKey", active_secret))
+    function.role.allow("ReadApiKeys", actions.APIGATEWAY_READ, [API_KEYS_ARN])
     return function
 
 
@@ -158,6 +180,8 @@ def add_usage_tracking(
         environment={
             "ANALYTICS_TABLE": inputs.analytics.name,
             "EVENT_TTL_DAYS": str(settings.functions.usage_event_ttl_days),
+            "EARLIEST_EVENT_TIME": settings.functions.usage_events_since,
+            "OPERATOR_PRINCIPALS": inputs.operator_principals,
         },
     )
     # A usage event is one transaction: put the event (if new) and add to its counter;
@@ -165,4 +189,5 @@ def add_usage_tracking(
     analytics = inputs.analytics
     function.role.allow("QueryUsage", actions.DYNAMODB_QUERY, [analytics.arn])
     function.role.allow("WriteUsage", actions.DYNAMODB_PUT_AND_UPDATE, [analytics.arn])
+    function.role.allow("ReadApiKeys", actions.APIGATEWAY_READ, [API_KEYS_ARN])
     return function
