@@ -35,4 +35,8 @@ MANIFEST_FILE = "manifest.json"
 # firing during a deploy means the deploy broke the platform: the deploy tool makes
 # them the stack's rollback triggers.
 ROLLBACK_ALARMS_OUTPUT = "RollbackAlarmArns"
+
+# Outputs a nested stack gives per unit it deploys (a microservice): `<Unit><suffix>`.
+# `./deploy.sh outputs` lists them grouped by unit, under the root's own outputs.
+PER_UNIT_OUTPUTS = ("ServiceName", "RepositoryUri", "DeployRoleArn", "PipelineName")
 MAX_ROLLBACK_TRIGGERS = 5  # CloudFormation's limit per RollbackConfiguration

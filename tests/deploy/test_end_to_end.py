@@ -336,6 +336,19 @@ def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     nothing = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
     assert nothing.returncode == 0 and "no changes" in nothing.stdout
 
+    # Outputs: the platform's values, then each service's, two nesting levels up.
+    listed = checkout.deploy_sh("outputs", "microservices", "dev")
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"\n  DatabaseAddress +\S+", listed.stdout)
+    assert re.search(r"\n  CacheAddress +\S+", listed.stdout)
+    assert re.search(r"\n  ClusterArn +arn:aws:ecs:", listed.stdout)
+    per_service = listed.stdout.split("\nper service\n")[1]
+    orders = per_service.split("\n  Orders\n")[1].split("\n  ")[0:4]
+    assert [line.split()[0] for line in orders] == ["ServiceName", "RepositoryUri", "DeployRoleArn",
+                                                    "PipelineName"]
+    assert deployed_resource(checkout, "OrdersRepository") in orders[1]
+    assert {"Catalog", "Orders", "Search"} <= set(re.findall(r"^  ([A-Z]\w+)$", per_service, re.MULTILINE))
+
 
 def test_local_runs_a_whole_deploy_in_a_fresh_emulated_account(public_key):
     result = subprocess.run(

@@ -57,3 +57,13 @@ def test_shards_receive_the_platform_wiring(root):
     assert parameters["ListenerArn"] == {"Fn::GetAtt": ["ClusterStack", "Outputs.ListenerArn"]}
     assert parameters["AlarmTopicArn"] == {"Fn::GetAtt": ["MonitoringStack", "Outputs.AlarmTopicArn"]}
     assert parameters["OidcProviderArn"] == {"Fn::GetAtt": ["PipelineStack", "Outputs.OidcProviderArn"]}
+
+
+def test_the_root_outputs_where_the_database_cache_and_cluster_are(root):
+    outputs = root["Outputs"]
+    for name, stack in (("DatabaseAddress", "DatabaseStack"), ("DatabasePort", "DatabaseStack"),
+                        ("DatabaseSecretArn", "DatabaseStack"), ("CacheAddress", "CacheStack"),
+                        ("CachePort", "CacheStack"), ("CacheAuthSecretArn", "CacheStack"),
+                        ("ClusterArn", "ClusterStack")):
+        assert outputs[name]["Value"] == {"Fn::GetAtt": [stack, f"Outputs.{name}"]}
+        assert outputs[name]["Description"]

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tap import names
 from tap.errors import BuildError
 from tests.helpers import inline_policy, resources_of_type, statement_by_sid
 from tests.systems.microservices import Built, config, names_with_same_shard, service
@@ -258,3 +259,15 @@ def test_a_full_shard_fails_the_build_naming_the_service_and_the_setting_to_chan
     assert "crosses CloudFormation quotas: resources: more than 500" in message
     assert "set `shard = 0`" in message
     assert "services[" in message
+
+
+def test_each_shard_outputs_every_value_of_its_services_people_need(platform, orders):
+    outputs = orders["Outputs"]
+    assert {f"Orders{suffix}" for suffix in names.PER_UNIT_OUTPUTS} <= set(outputs)
+    assert outputs["OrdersServiceName"]["Value"] == {"Fn::GetAtt": ["OrdersService", "Name"]}
+    assert outputs["OrdersRepositoryUri"]["Value"] == {"Fn::GetAtt": ["OrdersRepository", "RepositoryUri"]}
+    pipelines = platform.pipelines_of("orders").replace("pipelines-", "Pipelines") + "Stack"
+    for name in ("OrdersDeployRoleArn", "OrdersPipelineName"):
+        assert outputs[name]["Value"] == {"Fn::GetAtt": [pipelines, f"Outputs.{name}"]}
+    catalog = platform[platform.stack_of("catalog")]["Outputs"]
+    assert {f"Catalog{suffix}" for suffix in names.PER_UNIT_OUTPUTS} <= set(catalog)

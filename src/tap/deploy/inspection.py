@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from tap import names
 from tap.deploy import stacks
 from tap.deploy.aws import Aws
 from tap.deploy.commands import Console, Workspace, print_outputs
@@ -39,9 +41,40 @@ def status(aws: Aws, console: Console, stack_name: str) -> int:
 
 
 def outputs(aws: Aws, console: Console, stack_name: str) -> int:
-    root = existing_stack(aws.client("cloudformation"), stack_name)
+    cfn = aws.client("cloudformation")
+    root = existing_stack(cfn, stack_name)
     print_outputs(console, root)
+    print_unit_outputs(console, unit_outputs(cfn, root))
     return 0
+
+
+_UNIT_OUTPUT = re.compile(r"(?P<unit>[A-Z][A-Za-z0-9]*?)(?P<suffix>" + "|".join(names.PER_UNIT_OUTPUTS) + ")")
+
+
+def unit_outputs(cfn: Any, root: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The per-unit outputs (`names.PER_UNIT_OUTPUTS`) of the root's nested stacks, by unit."""
+    units: dict[str, dict[str, str]] = {}
+    for logical_id, resource in sorted(stacks.list_resources(cfn, root["StackId"]).items()):
+        if resource.get("ResourceType") != "AWS::CloudFormation::Stack":
+            continue
+        child = stacks.describe(cfn, resource["PhysicalResourceId"]) or {}
+        for key, value in stacks.outputs_of(child).items():
+            match = _UNIT_OUTPUT.fullmatch(key)
+            if match:
+                units.setdefault(match["unit"], {})[match["suffix"]] = value
+    return units
+
+
+def print_unit_outputs(console: Console, units: dict[str, dict[str, str]]) -> None:
+    if not units:
+        return
+    width = max(map(len, names.PER_UNIT_OUTPUTS))
+    console.say("\nper service")
+    for unit, values in sorted(units.items()):
+        console.say(f"  {unit}")
+        for suffix in names.PER_UNIT_OUTPUTS:
+            if suffix in values:
+                console.say(f"    {suffix.ljust(width)}  {values[suffix]}")
 
 
 def events(aws: Aws, console: Console, workspace: Workspace, stack_name: str, limit: int,

@@ -82,6 +82,7 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         oidc_provider_arn=pipeline.oidc_provider_arn,
     ))
     add_outputs(root, network, storage, cluster, monitoring, cdn, pipeline)
+    add_data_outputs(root, database, cache)
     return SystemBuild(root, files=render_workflows(settings))
 
 
@@ -153,6 +154,7 @@ def add_outputs(
     root.output("LoadBalancerDnsName", cluster.output("LoadBalancerDnsName"),
                 "DNS name of the load balancer (behind CloudFront).")
     root.output("ClusterName", cluster.output("ClusterName"), "ECS cluster of the services.")
+    root.output("ClusterArn", cluster.output("ClusterArn"), "ARN of the ECS cluster.")
     root.output("ArtifactsBucketName", storage.output("ArtifactsBucketName"),
                 "Bucket holding pipeline artefacts.")
     root.output("StaticBucketName", storage.output("StaticBucketName"),
@@ -163,3 +165,16 @@ def add_outputs(
                 "Alarms that roll a deploy back when they fire.")
     root.output("GitHubConnectionArn", pipeline.connection_arn,
                 "GitHub connection of the pipelines: complete it once in the console.")
+
+
+def add_data_outputs(root: Stack, database: NestedStack, cache: NestedStack) -> None:
+    """Where the database and the cache are, for people and tools outside the services."""
+    for name, child, description in (
+        ("DatabaseAddress", database, "PostgreSQL host (private subnets)."),
+        ("DatabasePort", database, "PostgreSQL port."),
+        ("DatabaseSecretArn", database, "Secret with the database master credentials (JSON)."),
+        ("CacheAddress", cache, "Cache primary endpoint (TLS, private subnets)."),
+        ("CachePort", cache, "Cache port."),
+        ("CacheAuthSecretArn", cache, "Secret with the cache AUTH token (JSON key 'token')."),
+    ):
+        root.output(name, child.output(name), description)

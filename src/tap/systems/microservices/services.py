@@ -21,6 +21,10 @@ Per service:
 - CPU target-tracking autoscaling between min and max capacity,
 - CPU, memory and unhealthy-target alarms.
 
+Outputs, per service: `<Service>ServiceName`, `<Service>RepositoryUri`, and from its
+pipelines stack `<Service>DeployRoleArn` and `<Service>PipelineName` (what the service's
+GitHub workflow needs); `./deploy.sh outputs` lists them by service.
+
 Each shard nests a `pipelines-NNN` stack with the same services' CI/CD.
 
 Images. The tag each service runs is a parameter (see images.py): `./deploy.sh`
@@ -201,6 +205,9 @@ def add_service(
     scaling.Condition = image.has_image
     stack.template.resources[scaling.ScalingTargetId.data["Ref"]].Condition = image.has_image
     add_alarms(stack, settings, service, prefix, shared, ecs_service, target_group)
+    stack.output(f"{prefix}ServiceName", GetAtt(ecs_service, "Name"), f"ECS service of {service.name}.")
+    stack.output(f"{prefix}RepositoryUri", repository.uri,
+                 f"ECR repository {service.name}'s pipeline pushes its images to.")
     return ServiceRuntime(repository=repository, roles=roles, service=ecs_service)
 
 
@@ -329,4 +336,8 @@ def add_pipelines(
             task_role_arn=runtime.roles.task.arn,
             execution_role_arn=runtime.roles.execution.arn,
         ), child, service_prefix(service)))
-    stack.nest(child, parameters)
+    pipelines = stack.nest(child, parameters)
+    # The shard's outputs name each of its services' values one level down from the root.
+    for service in services:
+        for name in (f"{service_prefix(service)}DeployRoleArn", f"{service_prefix(service)}PipelineName"):
+            stack.output(name, pipelines.output(name), child.template.outputs[name].Description)
