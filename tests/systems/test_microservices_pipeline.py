@@ -3,10 +3,13 @@ each pipelines-NNN shard, and the GitHub workflows emitted beside the templates.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
 from tap.config import load
+from tap.paths import REPO
 from tests.helpers import inline_policy, only_resource, statement_by_sid
 from tests.systems.microservices import Built, config, service
 
@@ -154,7 +157,8 @@ def workflow(platform) -> dict:
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_a_workflow_per_service_is_emitted_beside_the_templates(built, env):
     files = built.targets[f"microservices/{env}"].emission.files
-    expected = {f"workflows/{s.name}.yml" for s in load("microservices", env).services}
+    expected = {f"workflows/{folder}{s.name}.yml" for s in load("microservices", env).services
+                for folder in ("", "pull-requests/")}
     assert {name for name in files if name.startswith("workflows/")} == expected
 
 
@@ -176,3 +180,31 @@ def test_workflow_runs_on_the_configured_branch_and_starts_the_pipeline_at_that_
     assert "start-pipeline-execution" in start["run"]
     assert "revisionValue=$GITHUB_SHA" in start["run"]
     assert start["env"]["PIPELINE"] == "${{ vars.ORDERS_TEST_PIPELINE }}"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_emitted_workflow_pins_its_actions_by_commit_sha(built, env):
+    files = {**built.targets[f"microservices/{env}"].emission.files,
+             **{path.name: path.read_bytes() for path in (REPO / "templates" / "ci").glob("*.yml")}}
+    used = [line.split("uses:", 1)[1].strip()
+            for name, data in files.items() if name.endswith(".yml")
+            for line in data.decode().splitlines() if line.strip().startswith(("uses:", "- uses:"))]
+    assert used
+    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+(\.\d+)*", action) for action in used), used
+
+
+@pytest.fixture(scope="module")
+def pull_request(platform) -> dict:
+    return yaml.safe_load(platform.files["workflows/pull-requests/orders.yml"])
+
+
+def test_the_pull_request_workflow_tests_and_builds_on_the_branch_without_aws(platform, pull_request):
+    assert pull_request[True] == {"pull_request": {"branches": ["release/v2"]}}
+    assert pull_request["permissions"] == {"contents": "read"}
+    steps = pull_request["jobs"]["test"]["steps"]
+    assert steps[0]["uses"].startswith("actions/checkout@")
+    assert steps[0]["with"] == {"persist-credentials": False}
+    assert steps[1]["run"] == "pytest -q"
+    assert "docker build" in steps[2]["run"] and "docker push" not in steps[2]["run"]
+    text = platform.files["workflows/pull-requests/orders.yml"].decode()
+    assert "id-token" not in text and "aws" not in text.split("name:", 1)[1].lower()

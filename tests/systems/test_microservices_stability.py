@@ -70,6 +70,7 @@ def test_adding_a_service_in_a_new_shard_adds_its_stacks_and_touches_only_the_ro
     assert after.stack_of("shipping") not in {BEFORE.stack_of(name) for name in BASE}
     assert changed_files(BEFORE, after) == {
         "root.template.json", "manifest.json", "workflows/shipping.yml",
+        "workflows/pull-requests/shipping.yml",
     } | shard_files(after, "shipping")
     assert_others_unchanged(BEFORE, after, {"shipping"})
 
@@ -79,6 +80,7 @@ def test_adding_a_service_to_an_occupied_shard_changes_only_that_shard_and_the_r
     assert after.stack_of(JOINS_THEM) == BEFORE.stack_of(SHARED_A) == BEFORE.stack_of(SHARED_B)
     assert changed_files(BEFORE, after) == {
         "root.template.json", "manifest.json", f"workflows/{JOINS_THEM}.yml",
+        f"workflows/pull-requests/{JOINS_THEM}.yml",
     } | shard_files(after, JOINS_THEM)
     # Its neighbours keep every logical id, every property and their priority.
     assert_others_unchanged(BEFORE, after, {JOINS_THEM})
@@ -88,6 +90,7 @@ def test_removing_a_service_changes_only_its_shard_and_the_root():
     after = build([name for name in BASE if name != SHARED_A])
     assert changed_files(BEFORE, after) == {
         "root.template.json", "manifest.json", f"workflows/{SHARED_A}.yml",
+        f"workflows/pull-requests/{SHARED_A}.yml",
     } | shard_files(BEFORE, SHARED_A)
     assert_others_unchanged(BEFORE, after, {SHARED_A})
 
