@@ -150,10 +150,30 @@ def test_microservices_stackset_two_accounts_two_regions_with_one_account_not_bo
         [[account, region, "SUCCEEDED"] for account in TARGETS for region in regions]
         + [["333333333333", region, "FAILED"] for region in regions])
     assert missing in result.stdout and missing in result.stderr
+    cfn = client(checkout, "cloudformation", ADMIN)
     for account in TARGETS:
         for region in regions:
             (stack,) = instance_stacks(checkout, account, region)
             assert stack["StackStatus"] == "CREATE_COMPLETE"
+            # The config pins orders' image, which no target account's repository holds:
+            # a new instance starts it with no task instead of failing to pull.
+            assert parameter_value(stack, "Services100ImageTags") == "no-image-yet"
+            overrides = cfn.describe_stack_instance(StackSetName="tap-microservices-dev", StackInstanceAccount=account,
+                                                    StackInstanceRegion=region)["StackInstance"]["ParameterOverrides"]
+            assert {"ParameterKey": "Services100ImageTags", "ParameterValue": "no-image-yet"} in overrides
+
+    # An update keeps each instance's image list (what its services run) as it is.
+    checkout.edit_config("microservices", "dev", "flow_log_retention_days = 90", "flow_log_retention_days = 30")
+    checkout.build("microservices", "dev")
+    updated = checkout.deploy_sh("stackset", "microservices", "dev", "--accounts", ",".join(TARGETS),
+                                 "--regions", ",".join(regions), "--failure-tolerance", "1", "--yes")
+    assert updated.returncode == 0
+    assert "updating 4 instance(s)" in updated.stdout and "overriding" not in updated.stdout
+    for account in TARGETS:
+        for region in regions:
+            (stack,) = instance_stacks(checkout, account, region)
+            assert stack["StackStatus"] == "UPDATE_COMPLETE"
+            assert parameter_value(stack, "Services100ImageTags") == "no-image-yet"
 
 
 def test_a_region_whose_bucket_the_organisation_cannot_read_is_refused_before_anything_starts(organisation):

@@ -23,7 +23,7 @@ from typing import Any
 
 from tap import names
 from tap.build import BOOTSTRAP
-from tap.deploy import artifacts, parameters
+from tap.deploy import artifacts, images, parameters
 from tap.deploy.artifacts import Release
 from tap.deploy.aws import Aws
 from tap.deploy.commands import (
@@ -95,15 +95,36 @@ def instances(cfn: Any, name: str) -> list[dict[str, Any]]:
     return found
 
 
-def set_values(aws: Aws, workspace: Workspace, release: Release, options: StackSetOptions) -> dict[str, str]:
+def set_values(aws: Aws, workspace: Workspace, release: Release,
+               options: StackSetOptions) -> tuple[dict[str, str], set[str]]:
     """The set's parameter values: those a deploy would use, with the administrator's
-    account as ArtifactAccount so every instance reads the administrator's buckets."""
+    account as ArtifactAccount so every instance reads the administrator's buckets; and
+    the names a person gave (--parameter or the parameters file)."""
     values = resolve_parameters(aws, workspace, release, None, DeployOptions(parameters=options.parameters))
     found = {value.name: value.value for value in values if value.value is not None}
+    given = {value.name for value in values
+             if value.source == "--parameter" or value.source.endswith(parameters.PARAMETERS_SUFFIX)}
     declared = release.template(release.manifest["root"]).get("Parameters", {})
     if names.ARTIFACT_ACCOUNT_PARAMETER in declared:
         found.setdefault(names.ARTIFACT_ACCOUNT_PARAMETER, aws.account_id)
-    return found
+    return found, given
+
+
+def no_image_lists(release: Release) -> dict[str, str]:
+    """Each root list of service image tags with the no-image tag for every service.
+
+    StackSets cannot see what a target account's repositories hold or its services run
+    (their pipelines deploy outside CloudFormation), so a new instance starts with no
+    task rather than pulling an image nobody pushed there. Later StackSet updates leave
+    an instance's override as it is, so they never take a service back to an older
+    image; a person starts an account's services by giving its tags in --overrides."""
+    root = release.template(release.manifest["root"])
+    lists: dict[str, list[str]] = {}
+    for slot in images.slots(release.templates_by_path()):
+        default = root.get("Parameters", {}).get(slot.list_name, {}).get("Default", "")
+        tags = lists.setdefault(slot.list_name, str(default).split(","))
+        tags[slot.index] = slot.no_image
+    return {name: ",".join(tags) for name, tags in lists.items()}
 
 
 def instance_overrides(aws: Aws, release: Release, values: Mapping[str, str], options: StackSetOptions,
@@ -165,12 +186,12 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     console.say(f"tap stackset {target_name(system, env)} -> StackSet {name} administered from account "
                 f"{aws.account_id}, {aws.region} "
                 f"({options.targets.permission_model.lower().replace('_', '-')})")
-    values = set_values(aws, workspace, release, options)
+    values, given = set_values(aws, workspace, release, options)
     declared = release.template(release.manifest["root"]).get("Parameters", {})
     per_account = read_overrides(options.overrides_file, declared, options.targets.accounts)
     shared = checked(aws, console, release, values, options.targets, per_account)
     template = upload(aws, console, release, shared, options.targets)
-    plan = plan_of(aws, release, name, values, options, per_account)
+    plan = plan_of(aws, release, name, values, options, per_account, given)
     show_plan(console, plan, options.targets)
     if not options.yes and not console.confirm("Go ahead? [y/N] "):
         console.say("nothing started")
@@ -219,7 +240,7 @@ def upload(aws: Aws, console: Console, release: Release, shared: bool, targets: 
 
 
 def plan_of(aws: Aws, release: Release, name: str, values: dict[str, str], options: StackSetOptions,
-            per_account: Mapping[str, dict[str, str]]) -> Plan:
+            per_account: Mapping[str, dict[str, str]], given: set[str]) -> Plan:
     cfn = aws.client("cloudformation")
     targets = options.targets
     existing = describe(cfn, name)
@@ -230,11 +251,25 @@ def plan_of(aws: Aws, release: Release, name: str, values: dict[str, str], optio
         or {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])} != values
     plan = Plan(name, existing is not None, changed, release.root.sha256, values, current,
                 instance_overrides(aws, release, values, options, accounts, per_account))
-    plan.outdated = outdated_overrides(cfn, plan)
+    lists = no_image_lists(release)
+    start_without_images(plan, lists, given, per_account)
+    # An instance's image lists are its own once it exists (what its services run).
+    plan.outdated = outdated_overrides(cfn, plan, kept=set(lists) - given)
     return plan
 
 
-def outdated_overrides(cfn: Any, plan: Plan) -> dict[tuple[str, str], dict[str, str]]:
+def start_without_images(plan: Plan, lists: Mapping[str, str], given: set[str],
+                         per_account: Mapping[str, dict[str, str]]) -> None:
+    """New instances get the no-image lists as overrides, unless a person gave the lists."""
+    for (account, region), own in plan.overrides.items():
+        if (account, region) in plan.existing:
+            continue
+        for name, tags in lists.items():
+            if name not in given and name not in per_account.get(account, {}):
+                own[name] = tags
+
+
+def outdated_overrides(cfn: Any, plan: Plan, kept: set[str]) -> dict[tuple[str, str], dict[str, str]]:
     """Existing instances whose overrides differ from what they should be, with the values
     to send: StackSets keeps an override that is not sent, so one to drop is sent back at
     the StackSet's own value."""
@@ -245,6 +280,7 @@ def outdated_overrides(cfn: Any, plan: Plan) -> dict[tuple[str, str], dict[str, 
         instance = cfn.describe_stack_instance(StackSetName=plan.name, StackInstanceAccount=account,
                                                StackInstanceRegion=region)["StackInstance"]
         current = {each["ParameterKey"]: each["ParameterValue"] for each in instance.get("ParameterOverrides", [])}
+        wanted = {**{key: value for key, value in current.items() if key in kept}, **wanted}
         if current != wanted:
             found[(account, region)] = {**{key: plan.values[key] for key in current if key in plan.values},
                                         **wanted}
