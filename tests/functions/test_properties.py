@@ -33,7 +33,7 @@ RESOURCES = ["/licenses", "/licenses/validate", "/licenses/{licenseId}", "/custo
              "/downloads", "/usage", "/customers/{customerId}/usage"]
 ERROR_CODES = {"bad_request", "missing_body", "invalid_json", "invalid_body", "unexpected_body", "body_too_large",
                "unknown_route", "method_not_allowed", "missing_field", "unknown_field", "invalid_field",
-               "invalid_path_parameter", "unknown_license", "invalid_license"}
+               "invalid_path_parameter", "unknown_license", "invalid_license", "event_conflict"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -148,6 +148,8 @@ def test_a_usage_event_is_accepted_only_with_safe_ids_and_a_known_type(usage_tra
         assert all(IDENTIFIER.fullmatch(body[name]) and "#" not in body[name]
                    for name in ("eventId", "customerId", "productId"))
         assert body["eventType"] in {"download", "install", "activate", "heartbeat"}
+    elif status == 409:  # an eventId hypothesis drew before, now with another body
+        assert answer["error"] == "event_conflict" and "eventId" in body
     else:
         assert status == 400 and answer["error"] in ERROR_CODES
 
