@@ -7,8 +7,9 @@ import json
 
 import boto3
 import pytest
+from moto import mock_aws
 
-from tap.deploy.aws import RETRIES
+from tap.deploy.aws import RETRIES, Aws
 
 
 def templates_by_path(built, folder: str) -> dict[tuple[str, ...], dict]:
@@ -53,3 +54,13 @@ def cloudformation():
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                             region_name="us-east-1")
     return session.client("cloudformation", config=RETRIES)
+
+
+@pytest.fixture
+def aws():
+    """The deploy tool's clients on moto in this process (modules that need the emulator's
+    CloudFormation define their own)."""
+    with mock_aws():
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                region_name="us-east-1")
+        yield Aws(session)

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tap.deploy import images, preflight
-from tap.deploy.aws import Aws
 from tap.deploy.parameters import Value
 from tap.deploy.stacks import DeployedStack
 from tests.deploy.conftest import templates_by_path
@@ -20,14 +17,6 @@ CONFIGURED = "3f9c2a1e8b7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f"  # orders' image_tag in 
 NEWER = "aaaabbbbccccddddeeeeffff0000111122223333"
 MANIFEST = ('{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", '
             '"config": {"digest": "%s"}, "layers": []}')
-
-
-@pytest.fixture
-def aws():
-    with mock_aws():
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name="us-east-1")
-        yield Aws(session)
 
 
 @pytest.fixture

@@ -6,30 +6,19 @@ from __future__ import annotations
 import copy
 import datetime
 
-import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from moto import mock_aws
 
 from tap.deploy import preflight
-from tap.deploy.aws import Aws
 from tap.deploy.stacks import DeployedStack
 from tap.errors import UserError
 from tests.deploy.conftest import templates_by_path
 
 BUCKET = "tap-assets-123456789012-us-east-1"
 GITHUB = "https://token.actions.githubusercontent.com"
-
-
-@pytest.fixture
-def aws():
-    with mock_aws():
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name="us-east-1")
-        yield Aws(session)
 
 
 def target(aws, templates, deployed=None, bucket=BUCKET, parameters=None, stack_name="tap-test"):

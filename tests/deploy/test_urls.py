@@ -10,14 +10,13 @@ import random
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tap.build import BOOTSTRAP
-from tap.deploy import cli, commands
-from tap.deploy.aws import EMULATOR_CREDENTIALS, Aws
+from tap.deploy import cli, commands, emulator
+from tap.deploy.aws import Aws
 from tap.deploy.commands import Console, DeployOptions, Workspace
 from tap.deploy.emulator import Emulator
 from tap.errors import UserError
@@ -35,11 +34,7 @@ def emulator_url():
 @pytest.fixture
 def aws(emulator_url) -> Aws:
     """A fresh account in the emulator (moto keys its state by the account header)."""
-    account = str(random.SystemRandom().randrange(10**11, 10**12))
-    session = boto3.Session(region_name=REGION, **EMULATOR_CREDENTIALS)
-    session.events.register("before-sign.*.*",
-                            lambda request, **_: request.headers.__setitem__("x-moto-account-id", account))
-    return Aws(session, endpoint_url=emulator_url)
+    return emulator.connect_as(emulator_url, REGION, str(random.SystemRandom().randrange(10**11, 10**12)))
 
 
 @pytest.fixture(scope="module")
