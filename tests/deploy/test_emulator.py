@@ -280,15 +280,20 @@ def test_uploads_keep_their_sha256_and_a_wrong_one_is_refused(aws, built):
 # --- the distribution platform ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def distribution(aws, built, signing_key):
-    """distribution/dev created once: its account, create change set tree and stack."""
+def distribution_change_set(aws, built, signing_key) -> tuple[Account, str]:
+    """A fresh account, bootstrapped and uploaded, with distribution/dev's CREATE change set."""
     account = Account(aws.url)
     account.bootstrap(built)
     target = built.targets["distribution/dev"]
     account.upload(target)
-    change_set = account.create_change_set("tap-distribution-dev", target,
-                                           {"SigningPublicKey": signing_key}, "CREATE")
+    return account, account.create_change_set("tap-distribution-dev", target,
+                                              {"SigningPublicKey": signing_key}, "CREATE")
+
+
+@pytest.fixture(scope="module")
+def distribution(aws, built, signing_key):
+    """distribution/dev created once: its account, create change set tree and stack."""
+    account, change_set = distribution_change_set(aws, built, signing_key)
     tree = account.change_set_tree(change_set)
     stack = account.execute(change_set)
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack
@@ -466,12 +471,7 @@ def test_stack_policy_round_trips(distribution):
 
 
 def test_deleting_a_change_set_deletes_its_nested_change_sets(aws, built, signing_key):
-    account = Account(aws.url)
-    account.bootstrap(built)
-    target = built.targets["distribution/dev"]
-    account.upload(target)
-    change_set = account.create_change_set("tap-distribution-dev", target,
-                                           {"SigningPublicKey": signing_key}, "CREATE")
+    account, change_set = distribution_change_set(aws, built, signing_key)
     tree = account.change_set_tree(change_set)
 
     account.cloudformation.delete_change_set(ChangeSetName=change_set)
