@@ -21,6 +21,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tap import lint  # noqa: E402
 from tap.build import Target, build_target, lint_target  # noqa: E402
-from tap.config.microservices import DERIVED_PRIORITY_FIRST, ServiceSettings  # noqa: E402
+from tap.config.microservices import (  # noqa: E402
+    DERIVED_PRIORITY_FIRST,
+    TARGET_GROUPS_PER_LOAD_BALANCER,
+    VPC_ORIGINS_QUOTA,
+    ServiceSettings,
+)
 from tap.config.schema import parse  # noqa: E402
 from tap.package import FunctionPackager  # noqa: E402
 
@@ -55,6 +61,16 @@ def generated_service(number: int) -> dict[str, Any]:
     }
 
 
+def balancers_needed(services: list[ServiceSettings]) -> int:
+    """The fewest load balancers that keep each within AWS's default quotas (100 target
+    groups, a hard quota, and 100 rules): what the build's error asks a user to set."""
+    for count in range(1, VPC_ORIGINS_QUOTA + 1):
+        held = Counter(service.balancer(count) for service in services)
+        if max(held.values(), default=0) <= TARGET_GROUPS_PER_LOAD_BALANCER:
+            return count
+    raise ValueError(f"{len(services)} services need more than {VPC_ORIGINS_QUOTA} load balancers")
+
+
 def generated_config(count: int) -> dict[str, Any]:
     """A config table with `count` services. Services whose name-derived listener priority
     collides with an earlier one get an explicit priority, as the build error asks a user to."""
@@ -66,12 +82,11 @@ def generated_config(count: int) -> dict[str, Any]:
         if priority in taken:
             table["priority"] = next(explicit)
         taken.add(table.get("priority", priority))
-    quota = max(100, count)
     return {
         "region": "us-east-1",
         "tags": {"project": "tap", "system": "microservices", "environment": f"n{count}"},
         "network": {"cidr": "10.40.0.0/16", "az_count": 3, "nat": "per-az"},
-        "load_balancer": {"rules_quota": quota, "target_groups_quota": quota},
+        "load_balancer": {"count": balancers_needed([parse(ServiceSettings, table) for table in services])},
         "monitoring": {"alarm_email": "platform@example.com"},
         "services": services,
     }

@@ -36,8 +36,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections import defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,7 @@ CREDENTIALS = {"AWS::SecretsManager::Secret"}
 
 # A go-between is bridged: every arrow into it joins every arrow out of it.
 BRIDGED = {
+    "AWS::CloudFront::VpcOrigin",  # distribution -> VPC origin -> internal load balancer
     "AWS::ECS::TaskDefinition",  # service -> task definition -> image, database, secrets
     "AWS::ElasticLoadBalancingV2::TargetGroup",  # listener rule -> target group -> service
     "AWS::IAM::Role",  # function -> role -> what its policy grants
@@ -601,12 +602,27 @@ class Node:
         return "<br/>".join(lines)
 
 
-def diagram_node(tree: Tree, key: NodeKey) -> tuple[str, str]:
-    """(node id, group) of a resource; resources of a shard family share one node per type."""
+_NUMBER = re.compile(r"\d+")
+
+
+def numbered_families(keys: Iterable[NodeKey]) -> set[tuple[str, str]]:
+    """(stack, logical id with its numbers as N) shared by several resources of one stack,
+    such as LoadBalancer0 and LoadBalancer1: each family is drawn as one box with a count."""
+    seen = Counter((stack, _NUMBER.sub("N", logical_id)) for stack, logical_id in keys
+                   if _NUMBER.search(logical_id))
+    return {family for family, count in seen.items() if count > 1}
+
+
+def diagram_node(tree: Tree, key: NodeKey, families: set[tuple[str, str]] = frozenset()) -> tuple[str, str]:
+    """(node id, group) of a resource; resources of a shard family share one node per type,
+    and so do the numbered resources of one stack."""
     stack, logical_id = key
     group = group_of(stack)
     if group != stack:
         return _mermaid_id(group, tree.type_of(key).removeprefix("AWS::")), group
+    family = (stack, _NUMBER.sub("N", logical_id))
+    if family in families:
+        return _mermaid_id(stack, family[1]), group
     return _mermaid_id(stack, logical_id), group
 
 
@@ -661,16 +677,17 @@ def diagram(emission: Emission) -> Diagram:
     tree = Tree(emission)
     folded = fold(tree)
     nodes: dict[str, Node] = {}
+    families = numbered_families(folded.resources)
     for key in folded.resources:
-        node_id, group = diagram_node(tree, key)
+        node_id, group = diagram_node(tree, key, families)
         node = nodes.setdefault(node_id, Node(node_id, group, tree.type_of(key), key[1]))
-        if group != key[0]:
+        if group != key[0] or (key[0], _NUMBER.sub("N", key[1])) in families:
             node.count += 1
         else:
             node.detail = detail(tree.resources(key[0])[key[1]])
     merged: dict[tuple[str, str], Flow] = defaultdict(Flow)
     for (source, target), flow in folded.arrows.items():
-        ids = (diagram_node(tree, source)[0], diagram_node(tree, target)[0])
+        ids = (diagram_node(tree, source, families)[0], diagram_node(tree, target, families)[0])
         if ids[0] != ids[1]:
             merged[ids].add(flow)
     groups, parents, counts = [], {}, defaultdict(int)

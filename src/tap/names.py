@@ -35,6 +35,13 @@ MANIFEST_FILE = "manifest.json"
 # firing during a deploy means the deploy broke the platform: the deploy tool makes
 # them the stack's rollback triggers.
 ROLLBACK_ALARMS_OUTPUT = "RollbackAlarmArns"
+# The same for composite alarms (a rollback trigger names its alarm's type).
+ROLLBACK_COMPOSITE_ALARMS_OUTPUT = "RollbackCompositeAlarmArns"
+# Each output's alarm type, as a rollback trigger names it.
+ROLLBACK_TRIGGER_TYPES = {
+    ROLLBACK_ALARMS_OUTPUT: "AWS::CloudWatch::Alarm",
+    ROLLBACK_COMPOSITE_ALARMS_OUTPUT: "AWS::CloudWatch::CompositeAlarm",
+}
 
 # Outputs a nested stack gives per unit it deploys (a microservice): `<Unit><suffix>`.
 # `./deploy.sh outputs` lists them grouped by unit, under the root's own outputs.

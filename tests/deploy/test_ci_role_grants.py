@@ -58,7 +58,6 @@ IAM_ACTIONS: dict[tuple[str, str], str | None] = {
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "PutObject"): "s3:PutObject",
-    ("ec2", "DescribeManagedPrefixLists"): "ec2:DescribeManagedPrefixLists",
     ("ecr", "DescribeImages"): "ecr:DescribeImages",
     ("ecs", "DescribeServices"): "ecs:DescribeServices",
     ("ecs", "DescribeTaskDefinition"): "ecs:DescribeTaskDefinition",
@@ -419,7 +418,6 @@ def resource_types(action: str) -> list[str]:
 def test_resource_star_only_for_actions_without_resource_level_permissions(built, jobs, role):
     statements = policy_of(built, jobs, role)
     starred = {action for _, action, resource in grants(statements) if resource == "*"}
-    assert starred == {"ec2:DescribeManagedPrefixLists", "iam:ListOpenIDConnectProviders",
-                       "ecs:DescribeTaskDefinition"}
+    assert starred == {"iam:ListOpenIDConnectProviders", "ecs:DescribeTaskDefinition"}
     assert all(resource_types(action) == [] for action in starred)
     assert all("*" not in action for _, action, _ in grants(statements))

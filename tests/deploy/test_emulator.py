@@ -227,13 +227,6 @@ def modified_target(tmp_path: Path, system: str, env: str, edit: Callable[[str],
     return target
 
 
-def prefix_list(account: Account) -> str:
-    lists = account.client("ec2").describe_managed_prefix_lists()["PrefixLists"]
-    (found,) = [p["PrefixListId"] for p in lists
-                if p["PrefixListName"] == "com.amazonaws.global.cloudfront.origin-facing"]
-    return found
-
-
 def templates_of(target: Target) -> dict[str, dict]:
     return {info.stack.name: json.loads(info.stack.body) for info in target.emission.templates}
 
@@ -643,7 +636,7 @@ def microservices(aws, built):
     account.bootstrap(built)
     target = built.targets["microservices/dev"]
     account.upload(target)
-    parameters = {"CloudFrontPrefixListId": prefix_list(account)}
+    parameters: dict[str, str] = {}
     stack = account.deploy("tap-microservices-dev", target, parameters)
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack
     return account, stack, parameters
@@ -683,7 +676,7 @@ def test_microservices_outputs_point_at_real_resources(microservices):
 
     assert account.client("secretsmanager").describe_secret(SecretId=secret)["ARN"] == secret
     assert re.fullmatch(r"app/[\w-]{1,32}/[0-9a-f]{16}",
-                        account.output(cluster["StackId"], "LoadBalancerFullName"))
+                        account.output(cluster["StackId"], "LoadBalancerFullNames"))
     instance = account.output(database["StackId"], "DatabaseInstanceId")
     assert len(instance) <= 63 and instance == instance.lower()
     providers = account.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
@@ -716,7 +709,7 @@ def test_removing_a_service_deletes_its_stack_and_frees_its_listener_rule(aws, b
     account.bootstrap(built)
     target = built.targets["microservices/dev"]
     account.upload(target)
-    parameters = {"CloudFrontPrefixListId": prefix_list(account)}
+    parameters: dict[str, str] = {}
     stack = account.deploy("tap-microservices-dev", target, parameters)
     without = modified_target(tmp_path, "microservices", "dev", remove_catalog_service)
     account.upload(without)
@@ -739,9 +732,14 @@ def test_microservices_prod_deploys_all_its_stacks(aws, built):
     target = built.targets["microservices/prod"]
     account.upload(target)
 
-    stack = account.deploy("tap-microservices-prod", target, {"CloudFrontPrefixListId": prefix_list(account)})
+    # prod's load balancers listen on HTTPS with a certificate of the account, a root parameter
+    certificate = account.client("acm").request_certificate(
+        DomainName="origin.services.example.com", ValidationMethod="DNS")["CertificateArn"]
+    stack = account.deploy("tap-microservices-prod", target, {"LoadBalancerCertificateArn": certificate})
 
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    failed = [(e["LogicalResourceId"], e.get("ResourceStatusReason")) for s in account.stacks_of(stack["StackId"])
+              for e in account.events(s["StackId"]) if e["ResourceStatus"].endswith("FAILED")]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", failed
     stacks = account.stacks_of(stack["StackId"])
     assert len(stacks) == len(target.emission.templates) == 22
     assert {s["StackStatus"] for s in stacks} == {"CREATE_COMPLETE"}

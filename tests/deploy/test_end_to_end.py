@@ -276,7 +276,6 @@ def test_microservices_first_deploy_then_a_new_service_then_no_change(checkout):
     first = checkout.deploy_sh("deploy", "microservices", "dev", "--yes")
     assert first.returncode == 0, first.stderr
     assert "CREATE_COMPLETE in " in first.stdout
-    assert "CloudFrontPrefixListId (looked up in the account)" in first.stdout
     assert re.search(r"\n  ClusterName +\S+", first.stdout)
     passed = re.findall(r"parameter   (Services\d+ImageTags) \((images: .*)\)", first.stdout)
     assert [source for _, source in passed] == ["images: 1 not pushed yet, no task"] * 2  # orders, catalog

@@ -306,34 +306,35 @@ def test_a_database_behind_changed_subnets_keeps_its_subnet_group(cloudformation
     assert subnet_group.reconciled == (review.UNCHANGED_SOURCE if replacement == "False" else "")
 
 
-SECURITY_CS = change_set_arn("tap-20261202-070000-SecurityStack", "00000000-0000-4000-8000-000000000014")
+SHARD_CS = change_set_arn("tap-20261202-070000-Services027Stack", "00000000-0000-4000-8000-000000000014")
 
 
 @pytest.mark.parametrize("changed_parameters, reconciled", [
     (frozenset(), review.UNCHANGED_SOURCE),
-    (frozenset({"CloudFrontPrefixListId"}), ""),
+    (frozenset({"Services027ImageTags"}), ""),
 ])
 def test_a_root_parameter_is_a_source_like_any_other(cloudformation, microservices_dev, changed_parameters,
                                                       reconciled):
     root = change_set("tap-20261202-070000", DB_ROOT_CS, DB_ROOT, stack_arn(DB_ROOT), [
-        resource_change("Modify", "SecurityStack", "AWS::CloudFormation::Stack",
-                        physical_id=stack_arn(f"{DB_ROOT}-SecurityStack-1ABC"), nested=SECURITY_CS,
+        resource_change("Modify", "Services027Stack", "AWS::CloudFormation::Stack",
+                        physical_id=stack_arn(f"{DB_ROOT}-Services027Stack-1ABC"), nested=SHARD_CS,
                         details=[detail("Parameters", "Never", "Static", "ParameterReference",
-                                        "CloudFrontPrefixListId")]),
+                                        "Services027ImageTags")]),
     ])
-    security = change_set("tap-20261202-070000-SecurityStack", SECURITY_CS, f"{DB_ROOT}-SecurityStack-1ABC",
-                          stack_arn(f"{DB_ROOT}-SecurityStack-1ABC"), [
-        resource_change("Modify", "LoadBalancerSecurityGroup", "AWS::EC2::SecurityGroup",
-                        physical_id="sg-0a1b2c3d4e5f60718", replacement="False",
-                        details=[detail("SecurityGroupIngress", "Never", "Dynamic", "ParameterReference",
-                                        "CloudFrontPrefixListId")]),
+    shard = change_set("tap-20261202-070000-Services027Stack", SHARD_CS, f"{DB_ROOT}-Services027Stack-1ABC",
+                          stack_arn(f"{DB_ROOT}-Services027Stack-1ABC"), [
+        resource_change("Modify", "CatalogTaskDefinition", "AWS::ECS::TaskDefinition",
+                        physical_id="arn:aws:ecs:us-east-1:123456789012:task-definition/catalog:3",
+                        replacement="True",
+                        details=[detail("ContainerDefinitions", "Always", "Dynamic", "ParameterReference",
+                                        "CatalogImageTag")]),
     ], parent=DB_ROOT_CS)
     with Stubber(cloudformation) as stubber:
         stubber.add_response("describe_change_set", root, {"ChangeSetName": DB_ROOT_CS})
-        stubber.add_response("describe_change_set", security, {"ChangeSetName": SECURITY_CS})
+        stubber.add_response("describe_change_set", shard, {"ChangeSetName": SHARD_CS})
         tree = changesets.read_tree(cloudformation, DB_ROOT_CS)
     rows = review.build_rows(tree, microservices_dev.get, microservices_dev.get, {}, changed_parameters)
-    assert by_address(rows)["SecurityStack/LoadBalancerSecurityGroup"].reconciled == reconciled
+    assert by_address(rows)["Services027Stack/CatalogTaskDefinition"].reconciled == reconciled
 
 
 def test_an_arn_read_within_a_stack_stands_while_its_resource_is_updated_in_place(cloudformation,

@@ -96,14 +96,6 @@ def test_urls_uploads_the_release_and_links_to_its_root_template(aws, tmp_path, 
     assert "#/stacks?filteringText=tap-distribution-dev&filteringStatus=active&viewNested=true" in output
 
 
-def test_a_looked_up_value_is_in_the_link(aws, tmp_path):
-    bootstrap(aws, tmp_path)
-    output = urls(aws, tmp_path, "microservices", "dev")
-    assert "  parameter   CloudFrontPrefixListId (looked up in the account)" in output
-    fields = fragment_fields(printed(output, "launch"))
-    assert re.fullmatch(r"pl-[0-9a-f]{8,17}", fields["param_CloudFrontPrefixListId"])
-
-
 def test_the_bootstraps_first_deploy_has_no_link_and_says_how(aws, tmp_path):
     output = urls(aws, tmp_path, BOOTSTRAP, None)
     assert "launch" not in output

@@ -195,7 +195,7 @@ def uses(platform: Built) -> dict[str, tuple[str, Any]]:
         return next(item["ValueFrom"] for item in container["Secrets"] if item["Name"] == variable)
 
     return {
-        "LoadBalancerCertificateArn": ("cluster", platform["cluster"]["Resources"]["HttpsListener"][
+        "LoadBalancerCertificateArn": ("cluster", platform["cluster"]["Resources"]["LoadBalancer0HttpsListener"][
             "Properties"]["Certificates"][0]["CertificateArn"]),
         "CdnCertificateArn": ("cdn", distribution_config["ViewerCertificate"]["AcmCertificateArn"]),
         "CdnWebAclArn": ("cdn", distribution_config["WebACLId"]),
@@ -236,7 +236,8 @@ def test_the_distribution_certificate_reaches_the_viewer_certificate_from_the_ro
 @pytest.mark.parametrize("folder, expected", [
     ("distribution/prod", {"CdnCertificateArn"}),  # prod's config sets alias and certificate_arn
     ("distribution/dev", set()),
-    ("microservices/prod", set()),
+    ("microservices/prod", {"LoadBalancerCertificateArn"}),  # prod's load balancers listen on HTTPS
+    ("microservices/dev", set()),
 ])
 def test_a_parameter_exists_only_where_the_config_sets_its_setting(built, folder, expected):
     emission = built.targets[folder].emission

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import only_resource, statement_by_sid
+from tap.config import load
+from tests.helpers import only_resource, resources_of_type, statement_by_sid
 from tests.systems.microservices import Built, config
 
 ALB_CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
@@ -26,7 +27,8 @@ def origins(template: dict) -> dict:
 
 def test_load_balancer_is_the_default_origin_with_caching_disabled(cdn):
     default = distribution(cdn)["DefaultCacheBehavior"]
-    assert default["TargetOriginId"] == "load-balancer"
+    assert default["TargetOriginId"] == "load-balancer-0"
+    assert "FunctionAssociations" not in default  # one load balancer: nothing to choose
     assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
     assert default["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
@@ -62,20 +64,50 @@ def test_http2_and_3_logging_and_price_class(cdn):
     assert config_["PriceClass"] == "PriceClass_All"
 
 
-def test_without_a_load_balancer_certificate_the_origin_is_http_only(cdn):
-    origin = origins(cdn)["load-balancer"]
-    assert origin["DomainName"] == {"Ref": "LoadBalancerDnsName"}
-    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "http-only"
+def vpc_origin(template: dict, number: int) -> dict:
+    return template["Resources"][f"LoadBalancer{number}VpcOrigin"]["Properties"]["VpcOriginEndpointConfig"]
 
 
-def test_with_a_load_balancer_certificate_the_origin_is_https_by_its_domain_name():
-    template = Built(config(load_balancer={"certificate_arn": ALB_CERTIFICATE,
+def test_the_load_balancer_is_a_vpc_origin_reached_over_https_in_every_shipped_config_but_dev(built):
+    for env in ("staging", "prod"):
+        template = built.template(f"microservices/{env}", "cdn")
+        origin = origins(template)["load-balancer-0"]
+        assert origin["VpcOriginConfig"]["VpcOriginId"] == {"Fn::GetAtt": ["LoadBalancer0VpcOrigin", "Id"]}
+        assert "CustomOriginConfig" not in origin
+        assert origin["DomainName"] == load("microservices", env).load_balancer.domain_name
+        endpoint = vpc_origin(template, 0)
+        assert endpoint["Arn"] == {"Fn::Select": [0, {"Ref": "LoadBalancerArns"}]}
+        assert (endpoint["OriginProtocolPolicy"], endpoint["OriginSSLProtocols"]) == ("https-only", ["TLSv1.2"])
+    dev = built.template("microservices/dev", "cdn")
+    assert origins(dev)["load-balancer-0"]["DomainName"] == {"Fn::Select": [0, {"Ref": "LoadBalancerDnsNames"}]}
+    assert vpc_origin(dev, 0)["OriginProtocolPolicy"] == "http-only"
+
+
+def test_with_internet_ingress_the_origin_is_the_public_load_balancer_by_name():
+    template = Built(config(load_balancer={"ingress": "internet", "certificate_arn": ALB_CERTIFICATE,
                                            "domain_name": "origin.example.com"}))["cdn"]
-    origin = origins(template)["load-balancer"]
+    origin = origins(template)["load-balancer-0"]
     assert origin["DomainName"] == "origin.example.com"
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
-    assert "LoadBalancerDnsName" not in template["Parameters"]
+    assert not resources_of_type(template, "AWS::CloudFront::VpcOrigin")
+    assert "LoadBalancerDnsNames" not in template["Parameters"]
+
+
+def test_several_load_balancers_are_origins_a_viewer_request_function_chooses_between():
+    template = Built(config(load_balancer={"count": 3, "certificate_arn": ALB_CERTIFICATE,
+                                           "domain_name": "origin.example.com"}))["cdn"]
+    found = origins(template)
+    for number in range(3):
+        assert found[f"load-balancer-{number}"]["DomainName"] == f"lb{number}.origin.example.com"
+        assert vpc_origin(template, number)["Arn"] == {"Fn::Select": [number, {"Ref": "LoadBalancerArns"}]}
+    (association,) = distribution(template)["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert association == {"EventType": "viewer-request",
+                           "FunctionARN": {"Fn::GetAtt": ["RoutingFunction", "FunctionARN"]}}
+    function = template["Resources"]["RoutingFunction"]["Properties"]
+    assert function["AutoPublish"] is True
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert "const BALANCERS = 3;" in function["FunctionCode"]
 
 
 def test_aliases_get_their_certificate_and_tls_1_2():

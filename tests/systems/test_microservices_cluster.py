@@ -1,4 +1,4 @@
-"""Microservices platform, cluster stack: ECS cluster and Application Load Balancer."""
+"""Microservices platform, cluster stack: ECS cluster and Application Load Balancers."""
 
 from __future__ import annotations
 
@@ -43,26 +43,56 @@ def test_without_a_certificate_one_http_listener_answers_404_by_default(built):
     (listener,) = resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()
     assert (listener["Properties"]["Port"], listener["Properties"]["Protocol"]) == (80, "HTTP")
     assert listener["Properties"]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
-    assert template["Outputs"]["ListenerArn"]["Value"] == {"Ref": "HttpListener"}
+    assert template["Outputs"]["LoadBalancerListenerArns"]["Value"] == {
+        "Fn::Join": [",", [{"Ref": "LoadBalancer0HttpListener"}]]}
 
 
 def test_with_a_certificate_https_uses_tls_1_2_and_http_redirects_to_it():
     template = https()
     listeners = resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener")
-    secure = listeners["HttpsListener"]["Properties"]
+    secure = listeners["LoadBalancer0HttpsListener"]["Properties"]
     assert (secure["Port"], secure["Protocol"]) == (443, "HTTPS")
     assert secure["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert secure["Certificates"] == [{"CertificateArn": {"Ref": "LoadBalancerCertificateArn"}}]
-    (redirect,) = listeners["HttpListener"]["Properties"]["DefaultActions"]
+    (redirect,) = listeners["LoadBalancer0HttpListener"]["Properties"]["DefaultActions"]
     assert redirect["Type"] == "redirect"
     assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"
     assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
-    assert template["Outputs"]["ListenerArn"]["Value"] == {"Ref": "HttpsListener"}
+    assert template["Outputs"]["LoadBalancerListenerArns"]["Value"] == {
+        "Fn::Join": [",", [{"Ref": "LoadBalancer0HttpsListener"}]]}
 
 
-def test_load_balancer_is_public_in_the_public_subnets(built):
-    balancer = only_resource(built.template("microservices/dev", "cluster"),
-                             "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
+def test_behind_cloudfront_the_load_balancer_is_internal_in_the_private_subnets(built):
+    for env in ("dev", "staging", "prod"):
+        template = built.template(f"microservices/{env}", "cluster")
+        balancer = only_resource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
+        assert balancer["Scheme"] == "internal"
+        assert balancer["Subnets"] == {"Ref": "PrivateSubnetIds"}
+        assert balancer["SecurityGroups"] == [{"Ref": "LoadBalancerSecurityGroupId"}]
+        assert "PublicSubnetIds" not in template["Parameters"]
+
+
+def test_with_internet_ingress_the_load_balancer_is_public_in_the_public_subnets():
+    template = Built(config(load_balancer={"ingress": "internet"}))["cluster"]
+    balancer = only_resource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
     assert balancer["Scheme"] == "internet-facing"
     assert balancer["Subnets"] == {"Ref": "PublicSubnetIds"}
-    assert balancer["SecurityGroups"] == [{"Ref": "LoadBalancerSecurityGroupId"}]
+
+
+def test_each_of_several_load_balancers_has_its_listener_and_outputs():
+    template = Built(config(load_balancer={"count": 3}))["cluster"]
+    balancers = resources_of_type(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert sorted(balancers) == ["LoadBalancer0", "LoadBalancer1", "LoadBalancer2"]
+    listeners = resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener")
+    assert {listener["Properties"]["LoadBalancerArn"]["Ref"] for listener in listeners.values()} == set(balancers)
+    # One list per value, in load balancer order: other stacks Fn::Select their item.
+    outputs = {name: output["Value"]["Fn::Join"] for name, output in template["Outputs"].items()
+               if name.startswith("LoadBalancer")}
+    numbers = range(3)
+    assert outputs == {
+        "LoadBalancerArns": [",", [{"Ref": f"LoadBalancer{n}"} for n in numbers]],
+        "LoadBalancerDnsNames": [",", [{"Fn::GetAtt": [f"LoadBalancer{n}", "DNSName"]} for n in numbers]],
+        "LoadBalancerFullNames": [",", [{"Fn::GetAtt": [f"LoadBalancer{n}", "LoadBalancerFullName"]}
+                                        for n in numbers]],
+        "LoadBalancerListenerArns": [",", [{"Ref": f"LoadBalancer{n}HttpListener"} for n in numbers]],
+    }

@@ -64,7 +64,8 @@ def test_thresholds_come_from_config(monitoring):
 def test_one_dashboard_built_from_a_deterministic_substituted_body(monitoring):
     dashboard = only_resource(monitoring, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]
     body, variables = dashboard["Fn::Sub"]
-    assert set(variables) == {"LoadBalancer", "Cluster", "Database", "Cache"}
+    assert set(variables) == {"LoadBalancer0", "Cluster", "Database", "Cache"}
+    assert variables["LoadBalancer0"] == {"Fn::Select": [0, {"Ref": "LoadBalancerFullNames"}]}
     widgets = json.loads(body)["widgets"]
     assert len(widgets) == 6
     assert body == json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
@@ -72,9 +73,27 @@ def test_one_dashboard_built_from_a_deterministic_substituted_body(monitoring):
 
 
 def test_the_deploy_rolls_back_on_load_balancer_and_service_5xx(monitoring, built):
-    joined = monitoring["Outputs"]["RollbackAlarmArns"]["Value"]["Fn::Join"]
-    assert joined == [",", [{"Fn::GetAtt": ["LoadBalancer5xxAlarm", "Arn"]},
-                            {"Fn::GetAtt": ["Target5xxAlarm", "Arn"]}]]
+    joined = monitoring["Outputs"]["RollbackCompositeAlarmArns"]["Value"]["Fn::Join"]
+    assert joined == [",", [{"Fn::GetAtt": ["LoadBalancers5xxAlarm", "Arn"]}]]
+    assert "RollbackAlarmArns" not in monitoring["Outputs"]
+    rule = monitoring["Resources"]["LoadBalancers5xxAlarm"]["Properties"]["AlarmRule"]
+    assert rule == {"Fn::Join": [" OR ", [
+        {"Fn::Sub": ['ALARM("${Name}")', {"Name": {"Ref": "LoadBalancer05xxAlarm"}}]},
+        {"Fn::Sub": ['ALARM("${Name}")', {"Name": {"Ref": "LoadBalancer0Target5xxAlarm"}}]},
+    ]]}
     root = built.template("microservices/prod", "root")
-    assert root["Outputs"]["RollbackAlarmArns"]["Value"] == {
-        "Fn::GetAtt": ["MonitoringStack", "Outputs.RollbackAlarmArns"]}
+    assert root["Outputs"]["RollbackCompositeAlarmArns"]["Value"] == {
+        "Fn::GetAtt": ["MonitoringStack", "Outputs.RollbackCompositeAlarmArns"]}
+
+
+def test_every_load_balancer_has_its_5xx_alarms_in_the_one_rollback_trigger():
+    template = Built(config(load_balancer={"count": 7}))["monitoring"]
+    found = alarms(template)
+    for number in range(7):
+        for kind, metric in (("5xxAlarm", "HTTPCode_ELB_5XX_Count"), ("Target5xxAlarm", "HTTPCode_Target_5XX_Count")):
+            alarm = found[f"LoadBalancer{number}{kind}"]
+            assert alarm["MetricName"] == metric
+            assert alarm["Dimensions"] == [{"Name": "LoadBalancer", "Value": {
+                "Fn::Select": [number, {"Ref": "LoadBalancerFullNames"}]}}]
+    members = template["Resources"]["LoadBalancers5xxAlarm"]["Properties"]["AlarmRule"]["Fn::Join"][1]
+    assert len(members) == 14  # more than CloudFormation's five rollback triggers, in one composite alarm

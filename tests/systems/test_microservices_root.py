@@ -33,10 +33,26 @@ def test_wiring_goes_through_outputs_never_exports(root):
         "Fn::GetAtt": ["SecurityStack", "Outputs.DatabaseSecurityGroupId"]}
 
 
-def test_the_cloudfront_prefix_list_is_a_deploy_time_parameter(root):
-    assert root["Parameters"]["CloudFrontPrefixListId"]["AllowedPattern"] == r"^pl-[0-9a-f]{8,17}$"
-    assert nested(root)["SecurityStack"]["Properties"]["Parameters"]["CloudFrontPrefixListId"] == {
-        "Ref": "CloudFrontPrefixListId"}
+def test_each_load_balancer_reaches_the_stacks_that_use_it_from_the_cluster_outputs():
+    built = Built(config([service(f"svc-{n}") for n in range(12)], load_balancer={"count": 3}))
+    stacks = nested(built["root"])
+    cdn = stacks["CdnStack"]["Properties"]["Parameters"]
+    monitoring = stacks["MonitoringStack"]["Properties"]["Parameters"]
+    assert cdn["LoadBalancerArns"] == {"Fn::GetAtt": ["ClusterStack", "Outputs.LoadBalancerArns"]}
+    assert monitoring["LoadBalancerFullNames"] == {
+        "Fn::GetAtt": ["ClusterStack", "Outputs.LoadBalancerFullNames"]}
+    assert built["root"]["Outputs"]["LoadBalancerDnsNames"]["Value"] == {
+        "Fn::GetAtt": ["ClusterStack", "Outputs.LoadBalancerDnsNames"]}
+    # Each service's rule picks its own load balancer's listener out of one list parameter.
+    for service_settings in built.settings.services:
+        stack = built.stack_of(service_settings.name)
+        name = "".join(part.capitalize() for part in service_settings.name.split("-"))
+        rule = built[stack]["Resources"][f"{name}ListenerRule"]["Properties"]
+        assert rule["ListenerArn"] == {"Fn::Select": [service_settings.balancer(3), {"Ref": "LoadBalancerListenerArns"}]}
+        shard = stacks[stack.replace("services-", "Services") + "Stack"]["Properties"]["Parameters"]
+        assert shard["LoadBalancerListenerArns"] == {
+            "Fn::GetAtt": ["ClusterStack", "Outputs.LoadBalancerListenerArns"]}
+    assert len({s.balancer(3) for s in built.settings.services}) == 3  # the twelve use all three
 
 
 def test_root_outputs_do_not_grow_with_the_number_of_services():
@@ -54,7 +70,8 @@ def test_root_outputs_do_not_grow_with_the_number_of_services():
 def test_shards_receive_the_platform_wiring(root):
     shard = next(r for name, r in nested(root).items() if name.startswith("Services"))
     parameters = shard["Properties"]["Parameters"]
-    assert parameters["ListenerArn"] == {"Fn::GetAtt": ["ClusterStack", "Outputs.ListenerArn"]}
+    assert parameters["LoadBalancerListenerArns"] == {
+        "Fn::GetAtt": ["ClusterStack", "Outputs.LoadBalancerListenerArns"]}
     assert parameters["AlarmTopicArn"] == {"Fn::GetAtt": ["MonitoringStack", "Outputs.AlarmTopicArn"]}
     assert parameters["OidcProviderArn"] == {"Fn::GetAtt": ["PipelineStack", "Outputs.OidcProviderArn"]}
 

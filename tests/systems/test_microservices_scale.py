@@ -1,12 +1,13 @@
 """Many services: the generated configs of bench/services_scale.py build inside every quota.
 
-N = 1,000 is the benchmark's job; N = 150 (more services than the platform's 128 shards)
-keeps the suite fast and still puts several services in many shards.
+N = 150 (more services than the platform's 128 shards) puts several services in many
+shards and over two load balancers; N = 1,000 builds with AWS's default quotas.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -56,6 +57,29 @@ def test_listener_priorities_are_unique(platform):
         if resource["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
     ]
     assert len(priorities) == len(set(priorities)) == 150
+
+
+def services_per_load_balancer(platform: Built) -> list[int]:
+    rules = [
+        resource["Properties"]["ListenerArn"]["Fn::Select"][0]
+        for name, template in platform.templates.items() if name.startswith("services-")
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    ]
+    return sorted(Counter(rules).values())
+
+
+def test_a_thousand_services_build_within_default_quotas():
+    """Emitting checks every template's CloudFormation quotas; here, the load balancers'
+    hard quota of 100 target groups and default quota of 100 rules each."""
+    platform = Built(generated_config(1000))
+    per_balancer = services_per_load_balancer(platform)
+    assert sum(per_balancer) == 1000
+    assert len(per_balancer) == platform.settings.load_balancer.count > 1
+    assert max(per_balancer) <= 100
+    assert platform.settings.load_balancer.rules_quota == 100
+    routing = platform["cdn"]["Resources"]["RoutingFunction"]["Properties"]["FunctionCode"]
+    assert len(routing.encode()) <= 10 * 1024
 
 
 def test_generated_configs_are_deterministic():

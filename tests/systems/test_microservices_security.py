@@ -14,12 +14,14 @@ def egress(template: dict, group: str) -> list[dict]:
     return template["Resources"][group]["Properties"]["SecurityGroupEgress"]
 
 
-def test_behind_cloudfront_the_load_balancer_admits_only_the_origin_facing_prefix_list():
+def test_behind_cloudfront_the_load_balancer_admits_one_port_from_the_vpc_only():
+    """CloudFront reaches an internal load balancer through its VPC origin's network
+    interfaces in the private subnets: nothing outside the VPC is admitted."""
     template = Built(config(load_balancer={"ingress": "cloudfront"}))["security"]
     (rule,) = ingress(template, "LoadBalancerSecurityGroup")
-    assert rule["SourcePrefixListId"] == {"Ref": "CloudFrontPrefixListId"}
+    assert rule["CidrIp"] == {"Ref": "VpcCidr"}
     assert (rule["FromPort"], rule["ToPort"]) == (80, 80)
-    assert "CidrIp" not in rule
+    assert set(template["Parameters"]) == {"VpcId", "VpcCidr"}  # no prefix list of all CloudFront
 
 
 def test_with_a_certificate_cloudfront_reaches_the_load_balancer_on_443_only():

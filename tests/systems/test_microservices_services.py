@@ -186,7 +186,7 @@ def test_path_rule_forwards_to_the_service_target_group(platform, orders):
     assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/orders/*"]}}]
     assert rule["Actions"] == [{"TargetGroupArn": {"Ref": "OrdersTargetGroup"}, "Type": "forward"}]
     assert rule["Priority"] == platform.settings.services[0].derived_priority
-    assert rule["ListenerArn"] == {"Ref": "ListenerArn"}
+    assert rule["ListenerArn"] == {"Fn::Select": [0, {"Ref": "LoadBalancerListenerArns"}]}
 
 
 def test_host_rule_uses_the_explicit_priority(platform):
@@ -254,7 +254,7 @@ def test_a_full_shard_fails_the_build_naming_the_service_and_the_setting_to_chan
     names = names_with_same_shard(40)
     services = [service(name, secrets={f"S{n}": f"secret-{n}" for n in range(3)}) for name in names]
     with pytest.raises(BuildError) as caught:
-        Built(config(services, load_balancer={"rules_quota": 1000, "target_groups_quota": 1000}))
+        Built(config(services))
     message = str(caught.value)
     assert "crosses CloudFormation quotas: resources: more than 500" in message
     assert "set `shard = 0`" in message

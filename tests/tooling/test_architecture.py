@@ -104,7 +104,7 @@ def test_access_logs_are_dotted_arrows_to_the_log_bucket(distribution):
 
 def test_a_user_request_goes_cloudfront_load_balancer_service_database_and_cache(microservices):
     assert path_is_drawn(microservices, "actor__users", "", "cdn__Distribution", "routes to",
-                         "cluster__LoadBalancer", "routes to", "services_NNN__ECS__Service",
+                         "cluster__LoadBalancer0", "routes to", "services_NNN__ECS__Service",
                          "connects to", "database__Database")
     assert ("services_NNN__ECS__Service", "connects to", "cache__Cache") in arrows(microservices)
     assert ("cdn__Distribution", "reads", "storage__StaticBucket") in arrows(microservices)
@@ -221,6 +221,7 @@ def test_many_services_draw_as_few_boxes_as_six(microservices):
     assert labels(diagram)["services_NNN__ECS__Service"] == "ECS service × 150"
     assert labels(diagram)["pipelines_NNN__CodePipeline__Pipeline"] == "CodePipeline × 150"
     assert f'subgraph stack__services_NNN["services-NNN × {shards}"]' in diagram
+    assert labels(diagram)["cluster__LoadBalancerN"] == "load balancer × 2"  # as many as needed
     assert len(labels(diagram)) <= len(labels(microservices))
     assert len(diagram.splitlines()) <= len(microservices.splitlines())
 

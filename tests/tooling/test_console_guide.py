@@ -51,11 +51,14 @@ def test_every_root_parameter_of_every_shipped_root_is_in_its_systems_section(bu
 
 
 def test_a_parameter_is_described_by_its_own_template(built, generated):
-    root = json.loads(built.targets["microservices/dev"].emission.root.body)["Parameters"]
-    spec = root["CloudFrontPrefixListId"]
-    environments, meaning, allowed, default = rows(sections(generated)["microservices"])["CloudFrontPrefixListId"]
-    assert (environments, meaning, default) == ("all", spec["Description"], "**required**")
-    assert allowed == f"matching `{spec['AllowedPattern']}`"
+    root = json.loads(built.targets["microservices/prod"].emission.root.body)["Parameters"]
+    spec = root["LoadBalancerCertificateArn"]
+    environments, meaning, allowed, default = rows(sections(generated)["microservices"])[
+        "LoadBalancerCertificateArn"]
+    assert (environments, meaning, default) == ("prod, staging", spec["Description"], "**required**")
+    # The template's own words, escaped for a Markdown table cell.
+    constraint = spec["ConstraintDescription"].replace("<", "&lt;").replace(">", "&gt;")
+    assert allowed == f"{constraint}; matching `{spec['AllowedPattern'].replace('|', chr(92) + '|')}`"
     bootstrap = rows(sections(generated)["bootstrap"])
     assert bootstrap["ConfigureApiGatewayLogging"][1:] == ["`true`, `false`", "`true`"]
 

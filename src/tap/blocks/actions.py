@@ -102,7 +102,7 @@ PIPELINE_START = (
 # Each list is what one step of a deploy calls; tests/deploy/test_deploy_role_grants.py
 # records the calls against the emulator and proves the roles allow exactly these.
 
-from awacs import acm, cloudformation, ec2  # noqa: E402
+from awacs import acm, cloudformation  # noqa: E402
 from awacs import dynamodb as _dynamodb  # noqa: E402
 
 # The stack as it stands and its tree of nested stacks, with their templates.
@@ -128,8 +128,6 @@ DEPLOY_EXECUTE = (
 DEPLOY_FIND_BUCKET = (_s3.ListBucket,)
 DEPLOY_READ_ARTIFACTS = (_s3.GetObject,)
 DEPLOY_UPLOAD_ARTIFACTS = (_s3.PutObject,)
-# The region's CloudFront prefix list, looked up for CloudFrontPrefixListId.
-DEPLOY_LOOK_UP_PREFIX_LISTS = (ec2.DescribeManagedPrefixLists,)
 # Pre-flight questions: does the image, certificate, named table, GitHub provider exist?
 DEPLOY_CHECK_IMAGES = (ecr.DescribeImages,)
 # The image each service runs now (tap.deploy.images): its service, then its task definition.

@@ -34,8 +34,11 @@ def application_load_balancer(
     log_bucket: Any,
     log_prefix: str,
     deletion_protection: bool,
+    internal: bool,
     idle_timeout_seconds: int = 60,
 ) -> elbv2.LoadBalancer:
+    """An ALB; `internal` ones have private addresses only (reached from the VPC, or by
+    CloudFront as a VPC origin)."""
     attributes = {
         "access_logs.s3.enabled": "true",
         "access_logs.s3.bucket": log_bucket,
@@ -47,7 +50,7 @@ def application_load_balancer(
     balancer = elbv2.LoadBalancer(
         logical_id,
         Type="application",
-        Scheme="internet-facing",
+        Scheme="internal" if internal else "internet-facing",
         IpAddressType="ipv4",
         Subnets=subnets,
         SecurityGroups=security_groups,
@@ -71,10 +74,11 @@ def _not_found() -> elbv2.Action:
 def listeners(
     stack: Stack, balancer: elbv2.LoadBalancer, *, certificate_arn: Any | None
 ) -> elbv2.Listener:
-    """Add the listeners; returns the one service rules attach to."""
+    """Add the listeners (logical ids start with the balancer's); returns the one service
+    rules attach to."""
     if certificate_arn is None:
         http = elbv2.Listener(
-            "HttpListener",
+            f"{balancer.title}HttpListener",
             LoadBalancerArn=Ref(balancer),
             Port=80,
             Protocol="HTTP",
@@ -90,7 +94,7 @@ def listeners(
         return stack.add(http)
     https = stack.add(
         elbv2.Listener(
-            "HttpsListener",
+            f"{balancer.title}HttpsListener",
             LoadBalancerArn=Ref(balancer),
             Port=443,
             Protocol="HTTPS",
@@ -101,7 +105,7 @@ def listeners(
     )
     stack.add(
         elbv2.Listener(
-            "HttpListener",
+            f"{balancer.title}HttpListener",
             LoadBalancerArn=Ref(balancer),
             Port=80,
             Protocol="HTTP",

@@ -206,14 +206,33 @@ def dashboard(
     return stack.add(cloudwatch.Dashboard(logical_id, DashboardBody=Sub(body, **variables)))
 
 
-def rollback_alarms_output(stack: Stack, alarms: list[cloudwatch.Alarm]) -> None:
+def any_alarm(
+    stack: Stack, logical_id: str, *, description: str, alarms: list[cloudwatch.Alarm]
+) -> cloudwatch.CompositeAlarm:
+    """A composite alarm in ALARM while any of `alarms` is. It notifies nobody: its members do."""
+    return stack.add(cloudwatch.CompositeAlarm(
+        logical_id,
+        AlarmDescription=description,
+        AlarmRule=Join(" OR ", [Sub('ALARM("${Name}")', Name=Ref(member)) for member in alarms]),
+    ))
+
+
+def rollback_alarms_output(
+    stack: Stack, alarms: list[cloudwatch.Alarm | cloudwatch.CompositeAlarm]
+) -> None:
     """Name the alarms whose firing during a deploy means the deploy broke the platform:
     the deploy tool makes them the stack's rollback triggers (at most five, CloudFormation's
-    limit), so CloudFormation rolls the update back on its own."""
+    limit), so CloudFormation rolls the update back on its own. A trigger names its alarm's
+    type, so metric and composite alarms go to an output each."""
     if not 0 < len(alarms) <= names.MAX_ROLLBACK_TRIGGERS:
         raise ValueError(f"between 1 and {names.MAX_ROLLBACK_TRIGGERS} rollback alarms, not {len(alarms)}")
-    stack.output(
-        names.ROLLBACK_ALARMS_OUTPUT,
-        Join(",", [GetAtt(alarm, "Arn") for alarm in alarms]),
-        "Alarms that roll a deploy back when they fire (comma-separated ARNs).",
-    )
+    for output, kind, what in (
+        (names.ROLLBACK_ALARMS_OUTPUT, cloudwatch.Alarm, "Alarms"),
+        (names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT, cloudwatch.CompositeAlarm, "Composite alarms"),
+    ):
+        chosen = [alarm for alarm in alarms if type(alarm) is kind]
+        if chosen:
+            stack.output(
+                output, Join(",", [GetAtt(alarm, "Arn") for alarm in chosen]),
+                f"{what} that roll a deploy back when they fire (comma-separated ARNs).",
+            )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Optional
@@ -41,6 +42,23 @@ def stable_number(text: str, modulo: int) -> int:
     """A number in [0, modulo) that depends only on `text`, the same on every machine."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % modulo
+
+
+def routing_hash(key: str) -> int:
+    """32-bit FNV-1a of `key`: the hash CloudFront's routing function computes on the
+    request (functions/routing.js.j2 in the microservices system), so both sides pick
+    the same load balancer."""
+    value = 0x811C9DC5
+    for byte in key.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+# "Target groups per Application Load Balancer": 100, and AWS does not raise it.
+TARGET_GROUPS_PER_LOAD_BALANCER = 100
+# "VPC origins per account" (CloudFront, adjustable): one per load balancer, and the
+# account's other platforms share it.
+VPC_ORIGINS_QUOTA = 25
 
 
 # --- Fargate -----------------------------------------------------------------
@@ -98,6 +116,8 @@ _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # The image tag a service is given while its repository holds no image: it runs no task.
 NO_IMAGE = "no-image-yet"
 _PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
+# A path pattern whose first segment is literal: CloudFront can route it by that segment.
+_ROUTABLE_PATH = re.compile(r"/[^/*?]+(/.*)?")
 _HOST = re.compile(r"(?=.{1,128}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
@@ -154,13 +174,23 @@ class LoadBalancerSettings:
     )
     domain_name: Optional[str] = setting(
         None, check=checks.dns_name,
-        doc="DNS name pointing at the load balancer and covered by certificate_arn; CloudFront "
-        "connects to the load balancer by this name over HTTPS.",
+        doc="The name CloudFront connects to the load balancer by over HTTPS, covered by "
+        "certificate_arn. With count > 1, load balancer k is lb<k>.<domain_name>, so the "
+        "certificate must cover *.<domain_name>.",
     )
     ingress: Literal["cloudfront", "internet"] = setting(
         "cloudfront",
-        doc="Who may connect to the load balancer: only CloudFront's origin-facing servers "
-        "(the root then takes the CloudFrontOriginPrefixListId parameter) or anyone.",
+        doc="Who may connect to the load balancers: only this platform's CloudFront "
+        "distribution (internal load balancers in the private subnets, reached as CloudFront "
+        "VPC origins) or anyone (internet-facing, in the public subnets).",
+    )
+    count: int = setting(
+        1, check=checks.between(1, VPC_ORIGINS_QUOTA),
+        doc="Load balancers the services are spread over. A load balancer holds at most "
+        f"{TARGET_GROUPS_PER_LOAD_BALANCER} services (AWS's 'Target groups per Application Load "
+        "Balancer' quota, which cannot be raised). A service's load balancer is a hash of its "
+        "routing key (its host, or the first segment of its path_pattern) modulo count, so "
+        "adding or removing services never moves another one; changing count moves services.",
     )
     deletion_protection: bool = setting(False, doc="Refuse to delete the load balancer.")
     idle_timeout_seconds: int = setting(60, check=checks.between(1, 4000))
@@ -169,13 +199,8 @@ class LoadBalancerSettings:
     )
     rules_quota: int = setting(
         100, check=checks.between(1, 10000),
-        doc="The account's 'Rules per Application Load Balancer' quota (AWS default 100): "
-        "each service takes one listener rule.",
-    )
-    target_groups_quota: int = setting(
-        100, check=checks.between(1, 10000),
-        doc="The account's 'Target groups per Application Load Balancer' quota (AWS default "
-        "100): each service takes one target group.",
+        doc="The account's 'Rules per Application Load Balancer' quota (AWS default 100, "
+        "adjustable): each service takes one listener rule on its load balancer.",
     )
 
     def validate(self) -> None:
@@ -191,6 +216,12 @@ class LoadBalancerSettings:
     @property
     def https(self) -> bool:
         return self.certificate_arn is not None
+
+    def origin_domain_name(self, balancer: int) -> str | None:
+        """The name CloudFront reaches load balancer `balancer` by over HTTPS."""
+        if self.domain_name is None:
+            return None
+        return self.domain_name if self.count == 1 else f"lb{balancer}.{self.domain_name}"
 
 
 @dataclass(frozen=True)
@@ -514,6 +545,18 @@ class ServiceSettings:
         return self.shard if self.shard is not None else stable_number(self.name, SHARD_COUNT)
 
     @property
+    def routing_key(self) -> str:
+        """What CloudFront's routing function reads off a request to pick this service's load
+        balancer: the host, or the first segment of the path pattern."""
+        if self.host is not None:
+            return self.host
+        return self.path_pattern.split("/")[1]
+
+    def balancer(self, count: int) -> int:
+        """The load balancer holding this service when there are `count`."""
+        return routing_hash(self.routing_key) % count
+
+    @property
     def derived_priority(self) -> int:
         span = PRIORITY_LAST - DERIVED_PRIORITY_FIRST + 1
         return DERIVED_PRIORITY_FIRST + stable_number(f"priority:{self.name}", span)
@@ -550,16 +593,33 @@ class MicroservicesSettings(SystemSettings):
         self._unique_priorities()
 
     def _within_load_balancer_quotas(self) -> None:
-        count = len(self.services)
-        for key, quota, what in (
-            ("rules_quota", self.load_balancer.rules_quota, "listener rules"),
-            ("target_groups_quota", self.load_balancer.target_groups_quota, "target groups"),
-        ):
+        balancers = self.load_balancer.count
+        if balancers > 1:
+            for index, service in enumerate(self.services):
+                checks.require(
+                    service.path_pattern is None or _ROUTABLE_PATH.fullmatch(service.path_pattern),
+                    f"services[{index}].path_pattern", service.path_pattern,
+                    "does not start with a literal segment, and with load_balancer.count > 1 that "
+                    "segment picks the service's load balancer at CloudFront",
+                    "a pattern whose first segment has no wildcard, such as /orders/* or /orders",
+                )
+        held = Counter(service.balancer(balancers) for service in self.services)
+        for balancer, count in sorted(held.items()):
+            where = f"load balancer {balancer} of {balancers}" if balancers > 1 else "the load balancer"
             checks.require(
-                count <= quota, "services", f"{count} services",
-                f"need {count} {what} on the load balancer",
-                f"at most load_balancer.{key} = {quota} services (raise the AWS quota in Service "
-                f"Quotas, then load_balancer.{key})",
+                count <= TARGET_GROUPS_PER_LOAD_BALANCER, "services", f"{len(self.services)} services",
+                f"put {count} services on {where}, each with a target group, and AWS's 'Target "
+                f"groups per Application Load Balancer' quota is {TARGET_GROUPS_PER_LOAD_BALANCER} "
+                "and cannot be raised",
+                f"at most {TARGET_GROUPS_PER_LOAD_BALANCER} services per load balancer: raise "
+                "load_balancer.count to spread them over more load balancers",
+            )
+            checks.require(
+                count <= self.load_balancer.rules_quota, "services", f"{len(self.services)} services",
+                f"put {count} listener rules on {where}",
+                f"at most load_balancer.rules_quota = {self.load_balancer.rules_quota} per load "
+                "balancer (raise the AWS quota in Service Quotas, then load_balancer.rules_quota), "
+                "or a higher load_balancer.count",
             )
 
     def _host_routing_reaches_the_load_balancer(self) -> None:

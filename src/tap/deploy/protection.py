@@ -18,7 +18,6 @@ from tap import names
 from tap.blocks.lifecycle import is_stateful
 from tap.deploy.stacks import DeployedStack, Path, address, outputs_of
 
-ALARM_TRIGGER_TYPE = "AWS::CloudWatch::Alarm"
 # Watch the alarms for this long after the resources are in place before the update
 # counts as good and old resources are cleaned up.
 MONITORING_MINUTES = 5
@@ -87,9 +86,12 @@ def protect_from_deletion(cfn: Any, stack: Mapping[str, Any]) -> None:
 def rollback_configuration(stack: Mapping[str, Any] | None) -> dict[str, Any]:
     """Roll the update back if one of the platform's deploy alarms fires. A first deploy
     has no alarms yet (a trigger on a missing alarm fails the whole operation)."""
-    arns = outputs_of(stack or {}).get(names.ROLLBACK_ALARMS_OUTPUT, "")
-    triggers = [{"Arn": arn, "Type": ALARM_TRIGGER_TYPE}
-                for arn in arns.split(",") if arn][: names.MAX_ROLLBACK_TRIGGERS]
+    outputs = outputs_of(stack or {})
+    triggers = [
+        {"Arn": arn, "Type": kind}
+        for output, kind in names.ROLLBACK_TRIGGER_TYPES.items()
+        for arn in outputs.get(output, "").split(",") if arn
+    ][: names.MAX_ROLLBACK_TRIGGERS]
     if not triggers:
         return {}
     return {"RollbackTriggers": triggers, "MonitoringTimeInMinutes": MONITORING_MINUTES}

@@ -17,7 +17,6 @@ STAR_RESOURCE_SIDS = {
     "AuthorizeEcr": "ecr:GetAuthorizationToken accepts only Resource *",
     "ManageTaskDefinitions": "ecs:RegisterTaskDefinition and DescribeTaskDefinition accept only Resource *",
     "ListClusterTasks": "ecs:ListTasks accepts only Resource *; the ecs:cluster condition scopes it",
-    "LookUpPrefixLists": "ec2:DescribeManagedPrefixLists accepts only Resource *",
     "ListOidcProviders": "iam:ListOpenIDConnectProviders accepts only Resource *",
     "ReadTaskDefinitions": "ecs:DescribeTaskDefinition accepts only Resource *",
     "ManageTapResourceTypes": (

@@ -400,8 +400,6 @@ def grant_planning(role: Role, bucket: BucketRef) -> None:
     role.allow("PlanTapChangeSets", actions.DEPLOY_PLAN, tap_stacks())
     role.allow("FindArtifactBucket", actions.DEPLOY_FIND_BUCKET, [bucket.arn])
     role.allow("ReadArtifacts", actions.DEPLOY_READ_ARTIFACTS, [bucket.objects_arn])
-    # ec2:DescribeManagedPrefixLists has no resource-level permissions: Resource must be "*".
-    role.allow("LookUpPrefixLists", actions.DEPLOY_LOOK_UP_PREFIX_LISTS, ["*"])
     # iam:ListOpenIDConnectProviders lists the account's providers: Resource must be "*".
     role.allow("ListOidcProviders", actions.DEPLOY_LIST_OIDC_PROVIDERS, ["*"])
     role.allow("CheckImages", actions.DEPLOY_CHECK_IMAGES, [

@@ -9,7 +9,7 @@ service under `workflows/`.
 
 from __future__ import annotations
 
-from troposphere import Ref
+from typing import Any
 
 from tap import names
 from tap.config.microservices import MicroservicesSettings
@@ -19,7 +19,7 @@ from tap.systems import SystemBuild
 from tap.systems.microservices.accounts import AccountValues, account_values
 from tap.systems.microservices.cache import cache_stack
 from tap.systems.microservices.cdn import cdn_stack
-from tap.systems.microservices.cluster import cluster_stack
+from tap.systems.microservices.cluster import balancer_outputs, cluster_stack
 from tap.systems.microservices.database import database_stack
 from tap.systems.microservices.images import shard_image_tags
 from tap.systems.microservices.monitoring import monitoring_stack
@@ -32,6 +32,7 @@ from tap.systems.microservices.pipeline import (
 from tap.systems.microservices.security import security_stack
 from tap.systems.microservices.services import ShardInputs, services_stack
 from tap.systems.microservices.storage import storage_stack
+from tap.systems.microservices.wiring import arguments, parameter_name
 from tap.systems.microservices.workflows import render_workflows
 
 
@@ -54,18 +55,17 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         "CacheSecurityGroupId": security.output("CacheSecurityGroupId"),
     })
     cluster = add_cluster(root, settings, accounts, network, security, storage)
-    monitoring = root.nest(monitoring_stack(settings), {
-        "LoadBalancerFullName": cluster.output("LoadBalancerFullName"),
+    monitoring_child = monitoring_stack(settings)
+    monitoring = root.nest(monitoring_child, {
+        **balancers_passed_to(monitoring_child, cluster),
         "ClusterName": cluster.output("ClusterName"),
         "DatabaseInstanceId": database.output("DatabaseInstanceId"),
         "CacheReplicationGroupId": cache.output("CacheReplicationGroupId"),
     })
     cdn = add_cdn(root, settings, accounts, storage, cluster)
     pipeline = add_pipeline(root, settings, accounts)
-    add_service_shards(root, settings, accounts, ShardInputs(
+    add_service_shards(root, settings, accounts, cluster, ShardInputs(
         cluster_name=cluster.output("ClusterName"),
-        listener_arn=cluster.output("ListenerArn"),
-        load_balancer_full_name=cluster.output("LoadBalancerFullName"),
         vpc_id=network.output("VpcId"),
         private_subnet_ids=network.output("PrivateSubnetIds"),
         load_balancer_security_group_id=security.output("LoadBalancerSecurityGroupId"),
@@ -82,23 +82,15 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         oidc_provider_arn=pipeline.oidc_provider_arn,
     ))
     add_outputs(root, network, storage, cluster, monitoring, cdn, pipeline)
+    add_balancer_outputs(root, settings, cluster)
     add_data_outputs(root, database, cache)
     return SystemBuild(root, files=render_workflows(settings))
 
 
 def add_security(root: Stack, settings: MicroservicesSettings, network: NestedStack) -> NestedStack:
-    parameters = {"VpcId": network.output("VpcId"), "VpcCidr": network.output("VpcCidr")}
-    if settings.load_balancer.ingress == "cloudfront":
-        # The prefix list's id differs per region and no intrinsic function
-        # looks it up, so the deployer passes it (see README).
-        prefix_list = root.parameter(
-            "CloudFrontPrefixListId",
-            AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
-            Description="Id of the com.amazonaws.global.cloudfront.origin-facing managed prefix "
-            "list in this region (aws ec2 describe-managed-prefix-lists).",
-        )
-        parameters["CloudFrontPrefixListId"] = Ref(prefix_list)
-    return root.nest(security_stack(settings.load_balancer), parameters)
+    return root.nest(security_stack(settings.load_balancer), {
+        "VpcId": network.output("VpcId"), "VpcCidr": network.output("VpcCidr"),
+    })
 
 
 def add_cluster(
@@ -106,12 +98,18 @@ def add_cluster(
     security: NestedStack, storage: NestedStack,
 ) -> NestedStack:
     stack = cluster_stack(settings)
+    subnets = "PrivateSubnetIds" if settings.load_balancer.ingress == "cloudfront" else "PublicSubnetIds"
     return root.nest(stack, {
-        "PublicSubnetIds": network.output("PublicSubnetIds"),
+        subnets: network.output(subnets),
         "LoadBalancerSecurityGroupId": security.output("LoadBalancerSecurityGroupId"),
         "LogsBucketName": storage.output("LogsBucketName"),
         **accounts.passed_to(stack),
     })
+
+
+def balancers_passed_to(child: Stack, cluster: NestedStack) -> dict[str, Any]:
+    """The nested-stack parameters that give `child` the load balancer values it declared."""
+    return arguments(balancer_outputs(cluster), child)
 
 
 def add_cdn(
@@ -124,10 +122,10 @@ def add_cdn(
         "StaticBucketDomainName": storage.output("StaticBucketDomainName"),
         "CdnLogsBucketDomainName": storage.output("CdnLogsBucketDomainName"),
     }
-    if not settings.load_balancer.https:
-        parameters["LoadBalancerDnsName"] = cluster.output("LoadBalancerDnsName")
     stack = cdn_stack(settings)
-    return root.nest(stack, {**parameters, **accounts.passed_to(stack)})
+    return root.nest(stack, {
+        **parameters, **balancers_passed_to(stack, cluster), **accounts.passed_to(stack),
+    })
 
 
 def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: AccountValues) -> SharedPipeline:
@@ -136,12 +134,16 @@ def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: Account
 
 
 def add_service_shards(
-    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, inputs: ShardInputs
+    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, cluster: NestedStack,
+    inputs: ShardInputs,
 ) -> None:
     for shard in settings.shards:
         stack, parameters = services_stack(settings, shard, inputs)
         images = shard_image_tags(root, shard, settings.services_in_shard(shard))
-        root.nest(stack, {**parameters, **images, **accounts.passed_to(stack)})
+        root.nest(stack, {
+            **parameters, **images, **balancers_passed_to(stack, cluster),
+            **accounts.passed_to(stack),
+        })
 
 
 def add_outputs(
@@ -151,8 +153,6 @@ def add_outputs(
     root.output("VpcId", network.output("VpcId"), "VPC of the platform.")
     root.output("DistributionDomainName", cdn.output("DistributionDomainName"),
                 "Where users reach the platform (point DNS aliases here).")
-    root.output("LoadBalancerDnsName", cluster.output("LoadBalancerDnsName"),
-                "DNS name of the load balancer (behind CloudFront).")
     root.output("ClusterName", cluster.output("ClusterName"), "ECS cluster of the services.")
     root.output("ClusterArn", cluster.output("ClusterArn"), "ARN of the ECS cluster.")
     root.output("ArtifactsBucketName", storage.output("ArtifactsBucketName"),
@@ -161,10 +161,20 @@ def add_outputs(
                 "Upload static assets here under static/ (served at /static/*).")
     root.output("AlarmTopicArn", monitoring.output("AlarmTopicArn"), "Topic every alarm notifies.")
     root.output("DashboardName", monitoring.output("DashboardName"), "CloudWatch dashboard.")
-    root.output(names.ROLLBACK_ALARMS_OUTPUT, monitoring.output(names.ROLLBACK_ALARMS_OUTPUT),
+    root.output(names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT,
+                monitoring.output(names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT),
                 "Alarms that roll a deploy back when they fire.")
     root.output("GitHubConnectionArn", pipeline.connection_arn,
                 "GitHub connection of the pipelines: complete it once in the console.")
+
+
+def add_balancer_outputs(root: Stack, settings: MicroservicesSettings, cluster: NestedStack) -> None:
+    domains = [settings.load_balancer.origin_domain_name(number)
+               for number in range(settings.load_balancer.count)]
+    where = f"; CloudFront connects to them as {', '.join(domains)}" if domains[0] else ""
+    name = parameter_name("load_balancer_dns_names")
+    root.output(name, cluster.output(name), "DNS names of the load balancers, 0 to "
+                f"{len(domains) - 1}, comma-separated (behind CloudFront{where}).")
 
 
 def add_data_outputs(root: Stack, database: NestedStack, cache: NestedStack) -> None:

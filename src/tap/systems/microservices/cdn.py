@@ -1,6 +1,13 @@
-"""CDN stack: CloudFront in front of the load balancer, and of the static bucket for /static/*.
+"""CDN stack: CloudFront in front of the load balancers, and of the static bucket for /static/*.
 
-- default behaviour: the load balancer, nothing cached (managed
+- load balancers: one origin per load balancer (`load-balancer-<k>`). With
+  ingress "cloudfront" each is a VPC origin (AWS::CloudFront::VpcOrigin) of an
+  internal load balancer, so the only way to the services is this
+  distribution; with ingress "internet", a custom origin by DNS name. With
+  more than one load balancer a CloudFront Function on viewer requests picks
+  the origin (routing.js.j2): by host for host-routed services, else by the
+  hash of the first path segment, as the build placed the services.
+- default behaviour: the load balancers, nothing cached (managed
   CachingDisabled), every viewer header, cookie and query string forwarded
   except Host (AllViewerExceptHostHeader) unless cdn.forward_host_header
   asks for Host too (host-routed services), all methods.
@@ -10,19 +17,19 @@
 - viewers: HTTP redirected to HTTPS, HTTP/2 and HTTP/3, IPv6, security
   response headers, TLS 1.2+ with the configured alias certificate,
   standard logs to the CloudFront log bucket, an optional WAF web ACL.
-- origin protocol: HTTPS when the load balancer has a certificate (CloudFront
-  then connects by load_balancer.domain_name, which the certificate covers);
-  otherwise HTTP, since CloudFront cannot validate a certificate for the
-  load balancer's generated *.elb.amazonaws.com name. Without a certificate
-  the hop from CloudFront to the load balancer is therefore unencrypted.
+- origin protocol: HTTPS when the load balancers have a certificate
+  (CloudFront then connects by load_balancer.domain_name, or lb<k>.<domain_name>
+  with several, which the certificate covers); otherwise HTTP, which with
+  VPC origins stays on CloudFront's private connection into the VPC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Parameter, Ref, cloudfront
+from troposphere import GetAtt, Join, Parameter, Ref, Select, Split, cloudfront
 
+from tap import yamltext
 from tap.blocks.buckets import bucket_policy
 from tap.blocks.cloudfront import (
     ALL_VIEWER,
@@ -36,18 +43,22 @@ from tap.blocks.cloudfront import (
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import suppress
 from tap.config.microservices import MicroservicesSettings
+from tap.errors import BuildError
 from tap.stacktree import Stack
 from tap.systems.microservices.accounts import AccountInputs
+from tap.systems.microservices.cluster import BalancerOutputs, balancer_name, pick
 from tap.systems.microservices.wiring import declare
 
-LOAD_BALANCER_ORIGIN = "load-balancer"
+LOAD_BALANCER_ORIGIN = "load-balancer-"  # + the load balancer's number
 STATIC_ORIGIN = "static"
 STATIC_PATH = "/static/*"
+# "Maximum function size" of CloudFront Functions: 10 KB, not adjustable.
+FUNCTION_SIZE_LIMIT = 10 * 1024
 
 
 @dataclass(frozen=True)
 class Inputs:
-    load_balancer_dns_name: Parameter | None
+    balancers: BalancerOutputs
     static_bucket: BucketRef
     static_domain_name: Parameter
     log_bucket_domain_name: Parameter
@@ -58,7 +69,8 @@ def cdn_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("cdn", "tap microservices: CloudFront distribution")
     inputs = add_parameters(stack, settings)
     access = origin_access_control(stack, "StaticOriginAccess", "CloudFront reads the static bucket")
-    distribution = add_distribution(stack, settings, inputs, access)
+    routing = add_routing_function(stack, settings)
+    distribution = add_distribution(stack, settings, inputs, access, routing)
     bucket_policy(
         stack, "StaticBucketPolicy", inputs.static_bucket,
         [cloudfront_read_statement(inputs.static_bucket, distribution)],
@@ -70,13 +82,11 @@ def cdn_stack(settings: MicroservicesSettings) -> Stack:
 
 
 def add_parameters(stack: Stack, settings: MicroservicesSettings) -> Inputs:
-    dns_name = None
-    if not settings.load_balancer.https:
-        dns_name = stack.parameter("LoadBalancerDnsName", Description="DNS name of the load balancer.")
+    balancers = declare(stack, BalancerOutputs)
     name = stack.parameter("StaticBucketName", Description="Bucket of static assets.")
     arn = stack.parameter("StaticBucketArn", Description="ARN of the static-assets bucket.")
     return Inputs(
-        load_balancer_dns_name=dns_name,
+        balancers=balancers,
         static_bucket=BucketRef(label="StaticBucket", name=Ref(name), arn=Ref(arn)),
         static_domain_name=stack.parameter(
             "StaticBucketDomainName", Description="Regional domain name of the static-assets bucket."
@@ -88,20 +98,78 @@ def add_parameters(stack: Stack, settings: MicroservicesSettings) -> Inputs:
     )
 
 
-def _load_balancer_origin(settings: MicroservicesSettings, inputs: Inputs) -> cloudfront.Origin:
+def add_load_balancer_origin(
+    stack: Stack, settings: MicroservicesSettings, number: int, balancers: BalancerOutputs
+) -> cloudfront.Origin:
+    """Load balancer `number` as an origin: a VPC origin when it is internal."""
     https = settings.load_balancer.https
-    return cloudfront.Origin(
-        Id=LOAD_BALANCER_ORIGIN,
-        DomainName=settings.load_balancer.domain_name if https else Ref(inputs.load_balancer_dns_name),
-        CustomOriginConfig=cloudfront.CustomOriginConfig(
-            OriginProtocolPolicy="https-only" if https else "http-only",
+    name = (settings.load_balancer.origin_domain_name(number) if https
+            else pick(balancers.load_balancer_dns_names, number))
+    timeouts = {"OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5}
+    if settings.load_balancer.ingress == "internet":
+        return cloudfront.Origin(
+            Id=f"{LOAD_BALANCER_ORIGIN}{number}",
+            DomainName=name,
+            CustomOriginConfig=cloudfront.CustomOriginConfig(
+                OriginProtocolPolicy="https-only" if https else "http-only",
+                HTTPPort=80, HTTPSPort=443, OriginSSLProtocols=["TLSv1.2"], **timeouts,
+            ),
+        )
+    vpc_origin = stack.add(cloudfront.VpcOrigin(
+        f"{balancer_name(number)}VpcOrigin",
+        VpcOriginEndpointConfig=cloudfront.VpcOriginEndpointConfig(
+            # Unique in the account: the stack's id says which platform it belongs to.
+            Name=Join("-", [f"tap-lb{number}", Select(2, Split("/", Ref("AWS::StackId")))]),
+            Arn=pick(balancers.load_balancer_arns, number),
             HTTPPort=80,
             HTTPSPort=443,
+            OriginProtocolPolicy="https-only" if https else "http-only",
             OriginSSLProtocols=["TLSv1.2"],
-            OriginReadTimeout=30,
-            OriginKeepaliveTimeout=5,
         ),
+    ))
+    return cloudfront.Origin(
+        Id=f"{LOAD_BALANCER_ORIGIN}{number}",
+        DomainName=name,
+        VpcOriginConfig=cloudfront.VpcOriginConfig(VpcOriginId=GetAtt(vpc_origin, "Id"), **timeouts),
     )
+
+
+def routing_code(settings: MicroservicesSettings) -> str:
+    """The CloudFront Function that picks a request's load balancer (several of them only)."""
+    count = settings.load_balancer.count
+    by_priority = sorted(settings.services, key=lambda service: service.listener_priority)
+    hosts = {service.host: service.balancer(count) for service in by_priority
+             if service.host is not None and not service.host.startswith("*.")}
+    wildcards = [[service.host[1:], service.balancer(count)] for service in by_priority
+                 if service.host is not None and service.host.startswith("*.")]
+    code = yamltext.environment(__package__).get_template("routing.js.j2").render(
+        count=count, hosts=hosts, wildcards=wildcards, origin_prefix=LOAD_BALANCER_ORIGIN,
+    )
+    size = len(code.encode("utf-8"))
+    if size > FUNCTION_SIZE_LIMIT:
+        raise BuildError(
+            f"the CloudFront routing function would be {size} bytes with {len(hosts) + len(wildcards)} "
+            f"host-routed services, and CloudFront Functions' 'Maximum function size' is "
+            f"{FUNCTION_SIZE_LIMIT} bytes and cannot be raised; route more services by "
+            "path_pattern (path routing costs the function nothing)"
+        )
+    return code
+
+
+def add_routing_function(stack: Stack, settings: MicroservicesSettings) -> cloudfront.Function | None:
+    if settings.load_balancer.count == 1:
+        return None
+    return stack.add(cloudfront.Function(
+        "RoutingFunction",
+        # Unique in the account, at most 64 characters.
+        Name=Join("-", ["tap-routing", Select(2, Split("/", Ref("AWS::StackId")))]),
+        AutoPublish=True,
+        FunctionCode=routing_code(settings),
+        FunctionConfig=cloudfront.FunctionConfig(
+            Comment=f"tap microservices ({settings.env}): pick the load balancer of a request",
+            Runtime="cloudfront-js-2.0",
+        ),
+    ))
 
 
 def _viewer_certificate(settings: MicroservicesSettings, inputs: Inputs) -> cloudfront.ViewerCertificate:
@@ -116,8 +184,12 @@ def _viewer_certificate(settings: MicroservicesSettings, inputs: Inputs) -> clou
 
 def add_distribution(
     stack: Stack, settings: MicroservicesSettings, inputs: Inputs,
-    access: cloudfront.OriginAccessControl,
+    access: cloudfront.OriginAccessControl, routing: cloudfront.Function | None,
 ) -> cloudfront.Distribution:
+    balancers = [
+        add_load_balancer_origin(stack, settings, number, inputs.balancers)
+        for number in range(settings.load_balancer.count)
+    ]
     config = cloudfront.DistributionConfig(
         Comment=f"tap microservices ({settings.env})",
         Enabled=True,
@@ -125,7 +197,7 @@ def add_distribution(
         IPV6Enabled=True,
         PriceClass=settings.cdn.price_class,
         Origins=[
-            _load_balancer_origin(settings, inputs),
+            *balancers,
             cloudfront.Origin(
                 Id=STATIC_ORIGIN,
                 DomainName=Ref(inputs.static_domain_name),
@@ -134,7 +206,7 @@ def add_distribution(
             ),
         ],
         DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
-            TargetOriginId=LOAD_BALANCER_ORIGIN,
+            TargetOriginId=f"{LOAD_BALANCER_ORIGIN}0",
             ViewerProtocolPolicy="redirect-to-https",
             AllowedMethods=["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
             CachedMethods=["GET", "HEAD"],
@@ -162,6 +234,10 @@ def add_distribution(
         ),
         ViewerCertificate=_viewer_certificate(settings, inputs),
     )
+    if routing is not None:
+        config.DefaultCacheBehavior.FunctionAssociations = [cloudfront.FunctionAssociation(
+            EventType="viewer-request", FunctionARN=GetAtt(routing, "FunctionARN"),
+        )]
     if settings.cdn.aliases:
         config.Aliases = list(settings.cdn.aliases)
     if settings.cdn.web_acl_arn is not None:

@@ -2,9 +2,10 @@
 
 Per-service alarms (CPU, memory, unhealthy targets) live beside each
 service in its shard and notify the same topic; this stack holds what
-there is one of: load balancer 5xx, database CPU/storage/connections,
-cache CPU/evictions per node, and one dashboard whose body is a
-deterministic JSON document with `Fn::Sub` placeholders.
+there is one of: 5xx per load balancer (and a composite alarm over them,
+the deploy's rollback trigger), database CPU/storage/connections, cache
+CPU/evictions per node, and one dashboard whose body is a deterministic
+JSON document with `Fn::Sub` placeholders.
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ from tap.blocks.monitoring import (
     AlarmTopic,
     alarm,
     alarm_topic,
+    any_alarm,
     rollback_alarms_output,
 )
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
+from tap.systems.microservices.cluster import BalancerOutputs, balancer_name, pick
+from tap.systems.microservices.wiring import declare
 
 GIB = 1024 ** 3
 
 
 @dataclass(frozen=True)
 class Inputs:
-    load_balancer: Ref
+    balancers: BalancerOutputs
+    count: int
     cluster: Ref
     database: Ref
     cache: Ref
@@ -38,10 +43,14 @@ class Inputs:
 
 def monitoring_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("monitoring", "tap microservices: alarm topic, platform alarms, dashboard")
-    inputs = add_parameters(stack)
+    inputs = add_parameters(stack, settings)
     topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
-    # A deploy after which the load balancer or the services answer 5xx is rolled back.
-    rollback_alarms_output(stack, add_load_balancer_alarms(stack, inputs, topic))
+    # A deploy after which a load balancer or the services answer 5xx is rolled back.
+    rollback_alarms_output(stack, [any_alarm(
+        stack, "LoadBalancers5xxAlarm",
+        description="5xx from a load balancer or its services (any of the alarms below)",
+        alarms=add_load_balancer_alarms(stack, inputs, topic),
+    )])
     add_database_alarms(stack, settings, inputs, topic)
     add_cache_alarms(stack, settings, inputs, topic)
     dashboard = add_dashboard(stack, settings, inputs)
@@ -50,11 +59,10 @@ def monitoring_stack(settings: MicroservicesSettings) -> Stack:
     return stack
 
 
-def add_parameters(stack: Stack) -> Inputs:
+def add_parameters(stack: Stack, settings: MicroservicesSettings) -> Inputs:
     return Inputs(
-        load_balancer=Ref(stack.parameter(
-            "LoadBalancerFullName", Description="The load balancer as CloudWatch names it."
-        )),
+        balancers=declare(stack, BalancerOutputs),
+        count=settings.load_balancer.count,
         cluster=Ref(stack.parameter("ClusterName", Description="ECS cluster of the services.")),
         database=Ref(stack.parameter("DatabaseInstanceId", Description="Identifier of the DB instance.")),
         cache=Ref(stack.parameter(
@@ -66,15 +74,16 @@ def add_parameters(stack: Stack) -> Inputs:
 def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) -> list[cloudwatch.Alarm]:
     return [
         alarm(
-            stack, logical_id,
-            description=f"5xx responses from {whose}: at least 10 a minute",
+            stack, f"{balancer_name(number)}{kind}",
+            description=f"5xx responses from {whose} of load balancer {number}: at least 10 a minute",
             namespace="AWS/ApplicationELB", metric=metric,
-            dimensions={"LoadBalancer": inputs.load_balancer},
+            dimensions={"LoadBalancer": pick(inputs.balancers.load_balancer_full_names, number)},
             statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=10,
             notify=topic.arn, **PER_MINUTE,
         )
-        for logical_id, metric, whose in (
-            ("LoadBalancer5xxAlarm", "HTTPCode_ELB_5XX_Count", "the load balancer itself"),
+        for number in range(inputs.count)
+        for kind, metric, whose in (
+            ("5xxAlarm", "HTTPCode_ELB_5XX_Count", "the load balancer itself"),
             ("Target5xxAlarm", "HTTPCode_Target_5XX_Count", "the services"),
         )
     ]
@@ -150,14 +159,16 @@ def _widget(title: str, x: int, y: int, metrics: list[list[Any]], stat: str) -> 
 def dashboard_body(settings: MicroservicesSettings) -> str:
     """The dashboard as JSON with ${...} placeholders for Fn::Sub (deterministic: sorted keys)."""
     nodes = [f"${{Cache}}-{number:03d}" for number in range(1, settings.cache.node_count + 1)]
+    balancers = [f"${{{balancer_name(number)}}}" for number in range(settings.load_balancer.count)]
     widgets = [
         _widget("Requests and 5xx", 0, 0, [
-            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "${LoadBalancer}"],
-            ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", "${LoadBalancer}"],
-            ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", "${LoadBalancer}"],
+            ["AWS/ApplicationELB", metric, "LoadBalancer", balancer]
+            for metric in ("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count")
+            for balancer in balancers
         ], "Sum"),
         _widget("Response time (p95, seconds)", 12, 0, [
-            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "${LoadBalancer}"],
+            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", balancer]
+            for balancer in balancers
         ], "p95"),
         # Container Insights publishes cluster totals for Fargate tasks too.
         _widget("Cluster CPU units and memory MiB, used and reserved", 0, 6, [
@@ -185,8 +196,9 @@ def add_dashboard(stack: Stack, settings: MicroservicesSettings, inputs: Inputs)
             "Dashboard",
             DashboardBody=Sub(
                 dashboard_body(settings),
-                LoadBalancer=inputs.load_balancer, Cluster=inputs.cluster,
-                Database=inputs.database, Cache=inputs.cache,
+                Cluster=inputs.cluster, Database=inputs.database, Cache=inputs.cache,
+                **{balancer_name(number): pick(inputs.balancers.load_balancer_full_names, number)
+                   for number in range(inputs.count)},
             ),
         )
     )

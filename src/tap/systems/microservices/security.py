@@ -1,8 +1,10 @@
 """Security stack: who may talk to whom.
 
-- load balancer: HTTP/HTTPS from the internet, or only from CloudFront's
-  origin-facing servers (the managed prefix list, whose id differs per
-  region and arrives as a parameter); out only to the VPC on the ports
+- load balancers: HTTP/HTTPS from the internet (ingress "internet"), or, for
+  internal load balancers that CloudFront reaches as VPC origins, only the
+  port CloudFront uses, from the VPC: CloudFront connects through network
+  interfaces it places in the VPC's private subnets, and an internal load
+  balancer has no address outside the VPC. Out only to the VPC on the ports
   services listen on.
 - services: a group every service task carries (its outbound traffic: TLS
   to AWS APIs and the internet, PostgreSQL and Redis inside the VPC).
@@ -34,12 +36,11 @@ SERVICE_PORTS = (1024, 65535)
 class Inputs:
     vpc_id: Parameter
     vpc_cidr: Parameter
-    prefix_list: Parameter | None
 
 
 def security_stack(settings: LoadBalancerSettings) -> Stack:
     stack = Stack("security", "tap microservices: security groups")
-    inputs = add_parameters(stack, settings)
+    inputs = add_parameters(stack)
     load_balancer = add_load_balancer_group(stack, settings, inputs)
     services = add_services_group(stack, inputs)
     database = add_database_group(stack, inputs, services)
@@ -54,19 +55,10 @@ def security_stack(settings: LoadBalancerSettings) -> Stack:
     return stack
 
 
-def add_parameters(stack: Stack, settings: LoadBalancerSettings) -> Inputs:
-    prefix_list = None
-    if settings.ingress == "cloudfront":
-        prefix_list = stack.parameter(
-            "CloudFrontPrefixListId",
-            AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
-            Description="The com.amazonaws.global.cloudfront.origin-facing managed prefix list "
-            "of this region.",
-        )
+def add_parameters(stack: Stack) -> Inputs:
     return Inputs(
         vpc_id=stack.parameter("VpcId", Type="AWS::EC2::VPC::Id", Description="VPC of the platform."),
         vpc_cidr=stack.parameter("VpcCidr", Description="CIDR block of the VPC."),
-        prefix_list=prefix_list,
     )
 
 
@@ -74,25 +66,21 @@ def add_load_balancer_group(
     stack: Stack, settings: LoadBalancerSettings, inputs: Inputs
 ) -> ec2.SecurityGroup:
     listener_ports = [443, 80] if settings.https else [80]
-    if inputs.prefix_list is not None:
-        # CloudFront's prefix list counts as ~55 rules against the 60-rule
-        # quota of a group, so only one port fits: the one CloudFront uses
-        # to reach the origin (HTTPS with a certificate, else HTTP).
-        ingress = [
-            Rule(f"CloudFront to the load balancer on {listener_ports[0]}", listener_ports[0],
-                 prefix_list=Ref(inputs.prefix_list))
-        ]
+    if settings.ingress == "cloudfront":
+        # Only the port CloudFront's VPC origin uses (HTTPS with a certificate, else HTTP).
+        ingress = [Rule(f"CloudFront VPC origin to the load balancers on {listener_ports[0]}",
+                        listener_ports[0], cidr=Ref(inputs.vpc_cidr))]
     else:
-        ingress = [Rule(f"Internet to the load balancer on {port}", port, cidr=ANYWHERE)
+        ingress = [Rule(f"Internet to the load balancers on {port}", port, cidr=ANYWHERE)
                    for port in listener_ports]
     group = security_group(
-        stack, "LoadBalancerSecurityGroup", "Load balancer: web traffic in, services out",
+        stack, "LoadBalancerSecurityGroup", "Load balancers: web traffic in, services out",
         vpc_id=Ref(inputs.vpc_id),
         ingress=ingress,
         egress=[Rule("Load balancer to services in the VPC", SERVICE_PORTS[0], SERVICE_PORTS[1],
                      cidr=Ref(inputs.vpc_cidr))],
     )
-    if inputs.prefix_list is None:
+    if settings.ingress == "internet":
         suppress(
             group,
             CKV_AWS_260="A public load balancer: port 80 is open to the internet to redirect to "

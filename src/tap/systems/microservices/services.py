@@ -2,7 +2,9 @@
 
 A service lives in shard `ServiceSettings.shard_index` (a hash of its name
 unless pinned with `shard`), its logical ids start with its CamelCased
-name, and its listener-rule priority is `ServiceSettings.listener_priority`.
+name, its listener rule sits on load balancer `ServiceSettings.balancer(count)`
+(a hash of its host or first path segment) with priority
+`ServiceSettings.listener_priority`.
 None of these depend on any other service, so adding, removing or
 reordering services never moves, renames or re-prioritises another one:
 only the shards that gain or lose a service change (and the root, which
@@ -66,6 +68,7 @@ from tap.config.microservices import MicroservicesSettings, ServiceSettings, sec
 from tap.errors import BuildError
 from tap.stacktree import Stack, camel
 from tap.systems.microservices.accounts import secret_arn_parameter
+from tap.systems.microservices.cluster import BalancerOutputs, pick
 from tap.systems.microservices.ids import (
     CONTAINER_NAME,
     service_prefix,
@@ -85,8 +88,6 @@ class ShardInputs:
     """What every service shard receives from the root."""
 
     cluster_name: Any = wire("ECS cluster of the services.")
-    listener_arn: Any = wire("Load balancer listener the routing rules attach to.")
-    load_balancer_full_name: Any = wire("The load balancer as CloudWatch names it.")
     vpc_id: Any = wire("VPC of the platform.", "AWS::EC2::VPC::Id")
     private_subnet_ids: Any = wire("Private subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
     load_balancer_security_group_id: Any = wire(
@@ -123,10 +124,12 @@ def services_stack(
     services = settings.services_in_shard(shard)
     stack = Stack(services_stack_name(shard), f"tap microservices: services of shard {shard}")
     shared = declare(stack, ShardInputs)
+    balancers = declare(stack, BalancerOutputs)
     runtimes = {}
     for service in services:
+        balancer = service.balancer(settings.load_balancer.count)
         try:
-            runtimes[service.name] = add_service(stack, settings, service, shared)
+            runtimes[service.name] = add_service(stack, settings, service, shared, balancers, balancer)
         except BuildError as err:
             raise _shard_full(settings, shard, service, err) from None
         except ValueError as err:  # troposphere refuses a logical id used twice
@@ -155,7 +158,8 @@ def _shard_full(
 
 
 def add_service(
-    stack: Stack, settings: MicroservicesSettings, service: ServiceSettings, shared: ShardInputs
+    stack: Stack, settings: MicroservicesSettings, service: ServiceSettings, shared: ShardInputs,
+    balancers: BalancerOutputs, balancer: int,
 ) -> ServiceRuntime:
     prefix = service_prefix(service)
     repository = container_repository(stack, f"{prefix}Repository", keep_images=service.keep_images)
@@ -181,7 +185,8 @@ def add_service(
         stack, f"{prefix}TargetGroup", vpc_id=shared.vpc_id, port=service.port,
         health_check_path=service.health_check_path,
     )
-    rule = add_listener_rule(stack, service, prefix, shared, target_group)
+    rule = add_listener_rule(stack, service, prefix, pick(balancers.load_balancer_listener_arns, balancer),
+                             target_group)
     group = add_security_group(stack, service, prefix, shared)
     ecs_service = fargate_service(
         stack, f"{prefix}Service",
@@ -204,7 +209,8 @@ def add_service(
     # before there is an image to run.
     scaling.Condition = image.has_image
     stack.template.resources[scaling.ScalingTargetId.data["Ref"]].Condition = image.has_image
-    add_alarms(stack, settings, service, prefix, shared, ecs_service, target_group)
+    add_alarms(stack, settings, service, prefix, shared, pick(balancers.load_balancer_full_names, balancer),
+               ecs_service, target_group)
     stack.output(f"{prefix}ServiceName", GetAtt(ecs_service, "Name"), f"ECS service of {service.name}.")
     stack.output(f"{prefix}RepositoryUri", repository.uri,
                  f"ECR repository {service.name}'s pipeline pushes its images to.")
@@ -257,12 +263,12 @@ def add_secrets(
 
 
 def add_listener_rule(
-    stack: Stack, service: ServiceSettings, prefix: str, shared: ShardInputs,
+    stack: Stack, service: ServiceSettings, prefix: str, listener_arn: Any,
     target_group: elbv2.TargetGroup,
 ) -> elbv2.ListenerRule:
     return forward_rule(
         stack, f"{prefix}ListenerRule",
-        listener_arn=shared.listener_arn,
+        listener_arn=listener_arn,
         priority=service.listener_priority,
         target_group=target_group,
         path_pattern=service.path_pattern,
@@ -284,7 +290,8 @@ def add_security_group(
 
 def add_alarms(
     stack: Stack, settings: MicroservicesSettings, service: ServiceSettings, prefix: str,
-    shared: ShardInputs, ecs_service: ecs.Service, target_group: elbv2.TargetGroup,
+    shared: ShardInputs, load_balancer_full_name: Any, ecs_service: ecs.Service,
+    target_group: elbv2.TargetGroup,
 ) -> None:
     limits = settings.monitoring
     ecs_dimensions = {"ClusterName": shared.cluster_name, "ServiceName": GetAtt(ecs_service, "Name")}
@@ -304,7 +311,7 @@ def add_alarms(
         description=f"{service.name}: the load balancer sees unhealthy tasks",
         namespace="AWS/ApplicationELB", metric="UnHealthyHostCount",
         dimensions={
-            "LoadBalancer": shared.load_balancer_full_name,
+            "LoadBalancer": load_balancer_full_name,
             "TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
         },
         statistic="Maximum", comparison="GreaterThanOrEqualToThreshold", threshold=1,
