@@ -627,6 +627,92 @@ def test_deleting_the_root_deletes_nested_stacks_and_keeps_retained_resources(aw
         cloudformation.describe_stacks(StackName=stack["StackName"])
 
 
+# --- retained resources: rollback, delete, and adopting them again -------------------
+
+
+def table_resource(name: str, policy: str) -> dict:
+    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": policy, "UpdateReplacePolicy": policy,
+            "Properties": {"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+                           "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                           "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}}
+
+
+def tables_template(*, broken: bool) -> str:
+    """A retained table, one retained except on create, and (when `broken`) a function
+    created after them whose code is not in S3, so the create fails and rolls back."""
+    resources = {"Kept": table_resource("kept", "Retain"),
+                 "Scratch": table_resource("scratch", "RetainExceptOnCreate")}
+    if broken:
+        resources["Broken"] = {
+            "Type": "AWS::Lambda::Function", "DependsOn": ["Kept", "Scratch"],
+            "Properties": {"Runtime": "python3.12", "Handler": "index.handler",
+                           "Role": "arn:aws:iam::123456789012:role/none",
+                           "Code": {"S3Bucket": "no-such-bucket", "S3Key": "missing.zip"}}}
+    return json.dumps({"Resources": resources})
+
+
+def create_tables(account: Account, *, broken: bool, import_existing: bool = False) -> tuple[dict, dict]:
+    """The change set (described) and the stack after executing it."""
+    change_set = account.cloudformation.create_change_set(
+        StackName="tables", ChangeSetName=f"c{time.monotonic_ns()}", ChangeSetType="CREATE",
+        TemplateBody=tables_template(broken=broken), ImportExistingResources=import_existing)["Id"]
+    description = account.wait_for_change_set(change_set)
+    assert description["Status"] == "CREATE_COMPLETE", description
+    return description, account.execute(change_set)
+
+
+def delete_stack(account: Account, stack: dict) -> None:
+    account.cloudformation.delete_stack(StackName=stack["StackId"])
+    assert account.wait_for_stack(stack["StackId"])["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_a_create_that_rolls_back_keeps_what_deletion_policy_retain_keeps(aws):
+    account = Account(aws.url)
+
+    _, stack = create_tables(account, broken=True)
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    statuses = {r["LogicalResourceId"]: r["ResourceStatus"] for r in account.resources(stack["StackId"])}
+    assert statuses == {"Kept": "DELETE_SKIPPED", "Scratch": "DELETE_COMPLETE", "Broken": "DELETE_COMPLETE"}
+    assert account.client("dynamodb").list_tables()["TableNames"] == ["kept"]
+
+
+def test_a_retained_table_is_added_again_only_when_the_change_set_imports_it(aws):
+    account = Account(aws.url)
+    _, failed = create_tables(account, broken=True)
+    delete_stack(account, failed)
+    dynamodb = account.client("dynamodb")
+    dynamodb.put_item(TableName="kept", Item={"pk": {"S": "licence-1"}})
+
+    plain, refused = create_tables(account, broken=False)
+
+    assert {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]["Action"]
+            for c in plain["Changes"]} == {"Kept": "Add", "Scratch": "Add"}
+    assert refused["StackStatus"] == "ROLLBACK_COMPLETE"
+    (failed,) = [e for e in account.events(refused["StackId"]) if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Kept"
+    delete_stack(account, refused)
+
+    adopting, created = create_tables(account, broken=False, import_existing=True)
+
+    assert adopting["ImportExistingResources"] is True
+    changes = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in adopting["Changes"]}
+    assert changes["Kept"]["Action"] == "Import" and changes["Kept"]["PhysicalResourceId"] == "kept"
+    assert changes["Scratch"]["Action"] == "Add"  # the rollback deleted it, so it is made anew
+    assert created["StackStatus"] == "CREATE_COMPLETE"
+    kept = [e["ResourceStatus"] for e in account.events(created["StackId"]) if e["LogicalResourceId"] == "Kept"]
+    assert kept == ["IMPORT_COMPLETE", "IMPORT_IN_PROGRESS"]
+    assert dynamodb.get_item(TableName="kept", Key={"pk": {"S": "licence-1"}})["Item"] == {"pk": {"S": "licence-1"}}
+
+    # a table another stack holds is never taken from it
+    second = account.cloudformation.create_change_set(
+        StackName="other", ChangeSetName="c", ChangeSetType="CREATE", ImportExistingResources=True,
+        TemplateBody=tables_template(broken=False))["Id"]
+    actions = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]["Action"]
+               for c in account.wait_for_change_set(second)["Changes"]}
+    assert actions == {"Kept": "Add", "Scratch": "Add"}
+
+
 # --- the microservices platform -------------------------------------------------------
 
 

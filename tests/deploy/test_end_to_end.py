@@ -220,6 +220,57 @@ def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key
     assert {"tap-distribution-dev-licenses", "tap-distribution-dev-licences"} <= set(tables)
 
 
+def test_distribution_first_deploy_can_be_retried_and_keeps_the_licences(checkout, public_key):
+    """The licences table has a fixed name (the edge function is packaged with it) and
+    DeletionPolicy Retain: it outlives a first create that rolls back and a deleted
+    stack. The next deploy imports it, data and all, instead of failing on its name."""
+    assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
+    signing = ("--parameter", f"SigningPublicKey=file://{public_key}")
+    reviewed = checkout.deploy_sh("deploy", "distribution", "dev", "--no-execute", *signing)
+    assert reviewed.returncode == 0
+    arn = re.search(r"\./deploy\.sh execute (\S+)", reviewed.stdout).group(1)
+    # The licence API's code goes missing before the change set runs: the create fails
+    # in the functions stack, after the database stack made the table.
+    manifest = json.loads((checkout.root / "templates/distribution/dev/manifest.json").read_text())
+    (code,) = [a["s3_key"] for a in manifest["artifacts"] if a.get("source") == "functions/license_api"]
+    checkout.client("s3").delete_object(Bucket="tap-assets-123456789012-us-east-1", Key=code)
+
+    failed = checkout.deploy_sh("execute", arn)
+
+    assert failed.returncode != 0 and "ROLLBACK_COMPLETE" in failed.stdout + failed.stderr
+    table, licence = "tap-distribution-dev-licenses", {"keyHash": {"S": "sha256-of-a-key-sold-before"}}
+    dynamodb = checkout.client("dynamodb")
+    dynamodb.put_item(TableName=table, Item=licence)
+
+    retried = checkout.deploy_sh("deploy", "distribution", "dev", "--yes", "--recreate", *signing)
+
+    assert retried.returncode == 0
+    assert (f"adopt       DatabaseStack/LicensesTable: AWS::DynamoDB::Table {table} exists outside any "
+            "stack") in retried.stdout
+    rows = review_rows(retried.stdout)
+    assert ["Import", "DatabaseStack/LicensesTable", "AWS::DynamoDB::Table", "-"] in rows
+    assert {row[0] for row in rows} == {"Add", "Import"}
+    assert f"  DatabaseStack/LicensesTable (AWS::DynamoDB::Table): {table}" in retried.stdout
+    assert re.search(r"IMPORT_COMPLETE +DatabaseStack/LicensesTable", retried.stdout)
+    assert "CREATE_COMPLETE in " in retried.stdout
+    assert dynamodb.get_item(TableName=table, Key=licence)["Item"] == licence
+
+    destroyed = checkout.deploy_sh("destroy", "distribution", "dev", answer="tap-distribution-dev\n")
+    assert destroyed.returncode == 0
+    assert table in dynamodb.list_tables()["TableNames"]
+
+    again = checkout.deploy_sh("deploy", "distribution", "dev", "--yes", *signing)
+
+    assert again.returncode == 0
+    assert ["Import", "DatabaseStack/LicensesTable", "AWS::DynamoDB::Table", "-"] in review_rows(again.stdout)
+    assert dynamodb.get_item(TableName=table, Key=licence)["Item"] == licence
+    database = checkout.client("cloudformation").describe_stack_resource(
+        StackName="tap-distribution-dev", LogicalResourceId="DatabaseStack")["StackResourceDetail"]
+    imported = checkout.client("cloudformation").describe_stack_resource(
+        StackName=database["PhysicalResourceId"], LogicalResourceId="LicensesTable")["StackResourceDetail"]
+    assert (imported["PhysicalResourceId"], imported["ResourceStatus"]) == (table, "IMPORT_COMPLETE")
+
+
 def deployed_resource(checkout: Checkout, logical_id: str) -> str:
     """The physical id of a resource of one of the root's nested stacks."""
     cloudformation = checkout.client("cloudformation")

@@ -171,18 +171,43 @@ def test_a_certificate_kept_from_the_deployed_stack_is_not_known_so_not_checked(
 # --- fixed names and the OIDC provider --------------------------------------------------------------
 
 
-def test_a_retained_table_with_the_fixed_name_is_refused_unless_the_stack_owns_it(aws, built):
-    templates = templates_by_path(built, "distribution/dev")
+def create_licences_table(aws) -> None:
     aws.client("dynamodb").create_table(
         TableName="tap-distribution-dev-licenses", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "keyHash", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "keyHash", "KeyType": "HASH"}],
     )
+
+
+def test_a_retained_licences_table_is_adopted_not_refused(aws, built):
+    templates = templates_by_path(built, "distribution/dev")
+    assert preflight.adoptions(target(aws, templates)) == []
+    create_licences_table(aws)
+
+    assert problems(preflight.fixed_name_problems, aws, templates) == []
+    assert preflight.adoptions(target(aws, templates)) == [preflight.Adoption(
+        "DatabaseStack/LicensesTable", "AWS::DynamoDB::Table", "tap-distribution-dev-licenses")]
+    deployed = owned(("DatabaseStack",), LicensesTable="tap-distribution-dev-licenses")
+    assert preflight.adoptions(target(aws, templates, deployed)) == []
+
+
+def test_a_named_table_cloudformation_cannot_import_is_refused(aws, built):
+    """AWS imports only a resource whose name is written as text and whose DeletionPolicy
+    keeps it."""
+    templates = copy.deepcopy(templates_by_path(built, "distribution/dev"))
+    create_licences_table(aws)
+    table = templates[("DatabaseStack",)]["Resources"]["LicensesTable"]
+    table["DeletionPolicy"] = "Delete"
+
     (problem,) = problems(preflight.fixed_name_problems, aws, templates)
     assert problem.startswith("DatabaseStack/LicensesTable: a AWS::DynamoDB::Table named "
                               "tap-distribution-dev-licenses already exists outside this stack")
-    deployed = owned(("DatabaseStack",), LicensesTable="tap-distribution-dev-licenses")
-    assert problems(preflight.fixed_name_problems, aws, templates, deployed) == []
+    assert "nor import it" in problem
+    assert preflight.adoptions(target(aws, templates)) == []
+
+    table["DeletionPolicy"] = "Retain"
+    table["Properties"]["TableName"] = {"Fn::Sub": "tap-distribution-dev-licenses"}
+    assert len(problems(preflight.fixed_name_problems, aws, templates)) == 1
 
 
 def test_the_bootstrap_bucket_left_by_an_earlier_bootstrap_is_refused(aws, built):

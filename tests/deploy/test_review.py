@@ -369,3 +369,17 @@ def test_an_arn_read_within_a_stack_stands_while_its_resource_is_updated_in_plac
     made = Review(DB_ROOT, DB_ROOT_CS, "UPDATE", "123456789012", "us-east-1", rows)
     assert [row.address for row in made.real] == ["NetworkStack/FlowLogGroup"]
     assert [row.address for row in made.echoes] == ["NetworkStack/FlowLog", "NetworkStack/FlowLogRole"]
+
+
+def test_an_imported_table_is_counted_and_named_with_its_data_kept():
+    rows = [review.Row("Import", "DatabaseStack/LicensesTable", "AWS::DynamoDB::Table",
+                       physical_id="tap-distribution-dev-licenses"),
+            review.Row("Add", "DatabaseStack/AnalyticsTable", "AWS::DynamoDB::Table")]
+    imported = Review(ROOT, ROOT_CS, "CREATE", "123456789012", "us-east-1", rows)
+
+    review.gate(imported)
+    text = review.table(imported)
+    assert "2 changes: 1 to add, 1 to import" in text
+    assert ("Imported with their data (they exist outside any stack, retained by an earlier one):\n"
+            "  DatabaseStack/LicensesTable (AWS::DynamoDB::Table): tap-distribution-dev-licenses") in text
+    assert "Left behind" not in text

@@ -72,10 +72,13 @@ def create(
     rollback_configuration: dict[str, Any],
     description: str,
     role_arn: str | None = None,
+    import_existing: bool = False,
 ) -> str:
     """Create the change set; `template` is {"TemplateURL": ...} or {"TemplateBody": ...}.
     With `role_arn`, CloudFormation makes every call of this and later operations on the
-    stack as that service role; without, as the stack's role if it has one, else as the caller."""
+    stack as that service role; without, as the stack's role if it has one, else as the caller.
+    With `import_existing`, a resource with a static custom name and DeletionPolicy Retain
+    that exists outside any stack is imported (its change is `Import`), not created."""
     response = cfn.create_change_set(
         StackName=stack_name,
         ChangeSetName=change_set_name,
@@ -88,6 +91,7 @@ def create(
         Description=description[:1024],
         **template,
         **({"RoleARN": role_arn} if role_arn else {}),
+        **({"ImportExistingResources": True} if import_existing else {}),
     )
     return response["Id"]
 

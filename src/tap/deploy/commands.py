@@ -107,11 +107,11 @@ def deploy(aws: Aws, console: Console, workspace: Workspace, system: str, env: s
     for value in values:
         console.say(f"  parameter   {value.name} ({value.source})")
     bucket, owner = artifact_bucket(aws, values) if system != BOOTSTRAP else (None, aws.account_id)
-    check_account(aws, console, release, stack_name, values, deployed, bucket, owner)
+    adoptions = check_account(aws, console, release, stack_name, values, deployed, bucket, owner)
     if bucket is not None:
         upload_artifacts(aws, console, release, bucket, owner)
     tree = create_change_set(aws, console, workspace, release, stack_name, stack, values, bucket,
-                             options.role_arn)
+                             options.role_arn, import_existing=bool(adoptions))
     if tree is None:
         return 0
     change_review = review_of(aws, release, stack, deployed, values, tree, options.allow_replace)
@@ -148,13 +148,19 @@ def stack_state(aws: Aws, console: Console, workspace: Workspace, stack_name: st
 
 def check_account(aws: Aws, console: Console, release: Release, stack_name: str,
                   values: list[parameters.Value], deployed: Mapping[Path, DeployedStack],
-                  bucket: str | None, owner: str) -> None:
-    preflight.check(preflight.Target(
+                  bucket: str | None, owner: str) -> list[preflight.Adoption]:
+    """Refuse what would fail; returns the retained resources the change set imports."""
+    adoptions = preflight.check(preflight.Target(
         aws=aws, stack_name=stack_name, templates=release.templates_by_path(),
         root_parameters={value.name: value.value for value in values if value.value is not None},
         deployed=deployed, bucket=bucket, bucket_owner=owner,
     ))
     console.say("  pre-flight  passed: artefact bucket, images, certificates, fixed names, OIDC provider")
+    for adoption in adoptions:
+        console.say(f"  adopt       {adoption.address}: {adoption.resource_type} {adoption.name} exists "
+                    "outside any stack (retained by an earlier one); the change set imports it, data "
+                    "and all, instead of creating it")
+    return adoptions
 
 
 def upload_artifacts(aws: Aws, console: Console, release: Release, bucket: str, owner: str) -> None:
@@ -230,10 +236,11 @@ def artifact_bucket(aws: Aws, values: list[parameters.Value]) -> tuple[str, str]
 def create_change_set(
     aws: Aws, console: Console, workspace: Workspace, release: Release, stack_name: str,
     stack: dict[str, Any] | None, values: list[parameters.Value], bucket: str | None,
-    role_arn: str | None = None,
+    role_arn: str | None = None, import_existing: bool = False,
 ) -> changesets.ChangeSetNode | None:
     """Create the root's change set and read its tree; None (and the change set deleted)
-    when it would change nothing."""
+    when it would change nothing. With `import_existing`, CloudFormation imports the
+    retained resources pre-flight found (from the root, it does so in nested stacks too)."""
     cfn = aws.client("cloudformation")
     change_set_type = "UPDATE" if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
     root = release.root
@@ -248,7 +255,7 @@ def create_change_set(
         tags=release.manifest.get("stack_tags", {}),
         rollback_configuration=protection.rollback_configuration(stack),
         description=f"tap {target_name(release.system, release.env)} root {root.sha256[:12]}",
-        role_arn=role_arn,
+        role_arn=role_arn, import_existing=import_existing,
     )
     console.say(f"  change set  {name} ({change_set_type}): waiting for CloudFormation to compute it")
     changesets.wait_until_created(cfn, arn, workspace.poll_seconds, workspace.sleep)

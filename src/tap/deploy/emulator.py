@@ -645,6 +645,55 @@ def _custom_name(resource_type: str, properties: dict) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _existing_table(stack: EmulatedStack, name: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[stack.account_id][stack.region_name].tables.get(name)
+
+
+# How to find an existing resource by its name, for the types the emulator can import.
+_EXISTING: dict[str, Callable[[EmulatedStack, str], Any]] = {
+    "AWS::DynamoDB::Table": _existing_table,
+}
+
+
+def _existing_model(stack: EmulatedStack, resource_type: str, name: str) -> Any:
+    finder = _EXISTING.get(resource_type)
+    return finder(stack, name) if finder and name else None
+
+
+def _owner(stack: EmulatedStack, resource_type: str, physical_id: str) -> EmulatedStack | None:
+    """The live stack a resource belongs to, if any."""
+    backend = cloudformation_backends[stack.account_id][stack.region_name]
+    for other in backend.stacks.values():
+        if not isinstance(other, EmulatedStack):
+            continue
+        for record in other.resources.values():
+            if (record.type == resource_type and record.physical_id == physical_id
+                    and record.status not in ("DELETE_COMPLETE", "DELETE_SKIPPED")):
+                return other
+    return None
+
+
+def importable(stack: EmulatedStack, definition: dict) -> str | None:
+    """The name of the existing resource an ImportExistingResources change set adopts
+    for `definition`, or None (it is added). AWS imports a resource with a static custom
+    name written in the template (not built with Ref or Sub), a DeletionPolicy of Retain
+    or RetainExceptOnCreate, and no stack of its own (AWS CloudFormation User Guide,
+    "Import AWS resources into a CloudFormation stack automatically")."""
+    kind = definition["Type"]
+    name_property = _name_property(kind)
+    name = (definition.get("Properties") or {}).get(name_property) if name_property else None
+    if not isinstance(name, str) or not name:
+        return None
+    if definition.get("DeletionPolicy") not in ("Retain", "RetainExceptOnCreate"):
+        return None
+    # One owned by a live stack is not adopted: the create then fails on its name, as before.
+    if _existing_model(stack, kind, name) is None or _owner(stack, kind, name) is not None:
+        return None
+    return name
+
+
 def _create_model(stack: EmulatedStack, logical_id: str, resource_type: str,
                   properties: dict) -> tuple[Any, str]:
     """Create through moto's model (or a creator below); returns (model, physical id)."""
@@ -1150,6 +1199,7 @@ class ChangeSet:
     notification_arns: list[str] = field(default_factory=list)
     rollback_configuration: dict = field(default_factory=dict)
     role_arn: str | None = None
+    import_existing: bool = False  # ImportExistingResources: adopt retained named resources
     parent: ChangeSet | None = None
     status: str = "CREATE_PENDING"
     execution_status: str = "UNAVAILABLE"
@@ -1415,6 +1465,11 @@ class Plan:
         existing = self.stack.resources.get(logical_id)
         if existing is None or existing.status == "DELETE_COMPLETE" or existing.type != kind:
             self.states[logical_id] = ADDED
+            found = (importable(self.stack, definition) if existing is None and self.change_set.import_existing
+                     else None)
+            if found is not None:
+                return {"Action": "Import", "LogicalResourceId": logical_id, "PhysicalResourceId": found,
+                        "ResourceType": kind, "Scope": [], "Details": []}
             change = {"Action": "Add", "LogicalResourceId": logical_id, "ResourceType": kind,
                       "Scope": [], "Details": []}
             if kind == "AWS::CloudFormation::Stack":
@@ -1531,6 +1586,7 @@ class Plan:
             notification_arns=list(parent_set.notification_arns),
             rollback_configuration=dict(parent_set.rollback_configuration),
             role_arn=parent_set.role_arn,
+            import_existing=parent_set.import_existing,
             parent=parent_set,
         )
         parent_set.nested[logical_id] = nested
@@ -1818,6 +1874,8 @@ class Deployment:
             existing = None
         if kind == "AWS::CloudFormation::Stack":
             self._apply_nested(logical_id, definition, properties, existing)
+        elif existing is None and self._imports(logical_id):
+            self._import(logical_id, definition, properties)
         elif existing is None:
             self._create(logical_id, definition, properties)
         elif existing.properties != properties or existing.type != kind:
@@ -1843,6 +1901,32 @@ class Deployment:
         with _step():
             _add_event(stack, logical_id, kind, "CREATE_COMPLETE", record.physical_id, None, properties)
             self.done.append(_Done("add", logical_id, after=record))
+
+    def _imports(self, logical_id: str) -> bool:
+        return self.change_set is not None and any(
+            change["LogicalResourceId"] == logical_id and change["Action"] == "Import"
+            for change in self.change_set.changes)
+
+    def _import(self, logical_id: str, definition: dict, properties: dict) -> None:
+        """Gap: moto has no ImportExistingResources. The existing resource joins the stack
+        as it is (an import changes nothing in it; drift detection shows any difference)."""
+        stack, kind = self.stack, definition["Type"]
+        name = _custom_name(kind, properties) or ""
+        with _step():
+            model = _existing_model(stack, kind, name)
+            record = Resource(logical_id, kind, name, model, properties, definition)
+            stack.resources[logical_id] = record
+            _add_event(stack, logical_id, kind, "IMPORT_IN_PROGRESS", name, "Resource import started.",
+                       properties)
+            if model is None:
+                self._fail(logical_id, kind, name, "IMPORT_FAILED",
+                           f"Resource of type '{kind}' with identifier '{name}' was not found.")
+            model.cf_resource_type = kind
+            model.logical_resource_id = logical_id
+        with _step():
+            _add_event(stack, logical_id, kind, "IMPORT_COMPLETE", name, "Resource import completed.",
+                       properties)
+            self.done.append(_Done("import", logical_id, after=record))
 
     def _make(self, logical_id: str, kind: str, properties: dict) -> tuple[Any, str]:
         if resource_model(kind) is None:
@@ -1968,7 +2052,8 @@ class Deployment:
     def _fail(self, logical_id: str, kind: str, physical_id: str, status: str, reason: str) -> None:
         with _LOCK:
             _add_event(self.stack, logical_id, kind, status, physical_id, reason)
-            self.failed.append((logical_id, "create" if status == "CREATE_FAILED" else "update"))
+            self.failed.append((logical_id, {"CREATE_FAILED": "create", "IMPORT_FAILED": "import"}.get(
+                status, "update")))
         raise _ResourceFailed(logical_id)
 
     def _failure_summary(self) -> str:
@@ -1993,7 +2078,9 @@ class Deployment:
             _stack_event(stack, "ROLLBACK_IN_PROGRESS", summary + "Rollback requested by user.")
         for entry in reversed(self.done):
             if entry.kind == "add":
-                _delete_resource(stack, entry.after, policy="Delete")
+                _delete_resource(stack, entry.after, policy=_rollback_policy(entry.after))
+            elif entry.kind == "import":  # it existed before: the rollback lets it go, unharmed
+                _delete_resource(stack, entry.after, policy="Retain")
         with _step():
             _stack_event(stack, "ROLLBACK_COMPLETE")
 
@@ -2010,10 +2097,15 @@ class Deployment:
             _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         for entry in reversed(self.done):
             if entry.kind in ("add", "replace"):
-                _delete_resource(stack, entry.after, policy="Delete")
+                # A replacement's new resource goes whatever its policies say; an added one
+                # keeps to its DeletionPolicy, as on a create's rollback.
+                policy = _rollback_policy(entry.after) if entry.kind == "add" else "Delete"
+                _delete_resource(stack, entry.after, policy=policy)
+            elif entry.kind == "import":
+                _delete_resource(stack, entry.after, policy="Retain")
+            if entry.kind in ("add", "import"):
                 with _step():
-                    if entry.kind == "add":
-                        stack.resources.pop(entry.logical_id, None)
+                    stack.resources.pop(entry.logical_id, None)
         with _step():
             _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
 
@@ -2049,6 +2141,17 @@ class Deployment:
 
 class _ResourceFailed(Exception):
     pass
+
+
+def _rollback_policy(record: Resource) -> str:
+    """The policy a rollback deletes a resource it created with.
+
+    Gap: the emulator deleted every resource a failed operation had created. AWS keeps
+    one whose DeletionPolicy is Retain (and snapshots a Snapshot one): only
+    RetainExceptOnCreate is deleted when the operation that created it rolls back
+    (AWS CloudFormation Template Reference, "DeletionPolicy attribute")."""
+    policy = _policy(record.definition, "DeletionPolicy")
+    return "Delete" if policy == "RetainExceptOnCreate" or record.model is None else policy
 
 
 def _evaluate_outputs(template: dict, scope: Scope) -> dict[str, tuple[Any, str | None]]:
@@ -2293,6 +2396,7 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
         notification_arns=list(self._get_param("NotificationARNs", []) or []),
         rollback_configuration=self._get_param("RollbackConfiguration") or {},
         role_arn=self._get_param("RoleARN"),
+        import_existing=self._get_bool_param("ImportExistingResources", False),
     )
     _state(backend)[change_set.change_set_id] = change_set
     _in_background(f"change-set-{name}", lambda: _compute_change_set(backend, change_set))
@@ -2420,6 +2524,7 @@ def _change_set_summary(change_set: ChangeSet) -> dict:
         "Status": change_set.status,
         "StatusReason": change_set.status_reason,
         "IncludeNestedStacks": change_set.include_nested,
+        "ImportExistingResources": change_set.import_existing,
     }
     if change_set.parent is not None:
         summary["ParentChangeSetId"] = change_set.parent.change_set_id

@@ -1,7 +1,9 @@
 """Pre-flight: refuse in seconds what CloudFormation would fail twenty minutes in.
 
 Every check reads the templates about to be deployed (not any system's settings) and
-asks the account one question; all problems are reported together, exit code 2.
+asks the account one question; all problems are reported together, exit code 2. What
+it finds that CloudFormation can take over instead (a retained resource with a fixed
+name, see `adoptions`) it returns, so the change set imports it.
 """
 
 from __future__ import annotations
@@ -50,13 +52,16 @@ class Target:
         return stack is not None and stack.physical_id(logical_id) == physical_id
 
 
-def check(target: Target) -> None:
+def check(target: Target) -> list[Adoption]:
+    """Refuse the deploy with every problem found; else the resources its change set
+    must import (ImportExistingResources) rather than create."""
     problems = [
         *bucket_problems(target), *image_problems(target), *certificate_problems(target),
         *fixed_name_problems(target), *oidc_provider_problems(target),
     ]
     if problems:
         raise UserError("pre-flight refused the deploy:\n  - " + "\n  - ".join(problems))
+    return adoptions(target)
 
 
 # --- the artefact bucket -----------------------------------------------------------------
@@ -261,9 +266,23 @@ FIXED_NAMES: dict[str, tuple[str, Callable[[Aws, str], bool]]] = {
 }
 
 
-def fixed_name_problems(target: Target) -> Iterator[str]:
-    """A named resource that already exists outside the stack (often one an earlier stack
-    retained) makes the create fail: CloudFormation will not adopt it."""
+@dataclass(frozen=True)
+class Adoption:
+    """A resource that exists outside the stack and that the change set imports."""
+
+    address: str
+    resource_type: str
+    name: str
+
+
+# DeletionPolicy values under which CloudFormation imports an existing resource.
+IMPORTABLE_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
+def _existing_fixed_names(target: Target) -> Iterator[tuple[str, dict[str, Any], str, bool]]:
+    """(address, resource, name, importable) of each resource the templates name that
+    already exists outside the stack, often one an earlier stack retained: after a
+    first create that rolled back, or after the stack was deleted."""
     known = known_parameters(target.templates, target.root_parameters)
     for path, template in target.templates.items():
         values = {**known.get(path, {}), **target.pseudo_parameters(path)}
@@ -271,13 +290,37 @@ def fixed_name_problems(target: Target) -> Iterator[str]:
             if resource["Type"] not in FIXED_NAMES or not is_present(template, resource, values):
                 continue
             prop, exists = FIXED_NAMES[resource["Type"]]
-            name = resolve_text(resource.get("Properties", {}).get(prop), values)
+            written = resource.get("Properties", {}).get(prop)
+            name = resolve_text(written, values)
             if name is None or target.owns(path, logical_id, name) or not exists(target.aws, name):
                 continue
-            yield (f"{address(path, logical_id)}: a {resource['Type']} named {name} already exists "
-                   "outside this stack (perhaps retained when an earlier stack was deleted); "
-                   "CloudFormation cannot create it again. Delete it after keeping what you need, "
-                   "or import it into the stack")
+            yield address(path, logical_id), resource, name, is_importable(resource, written)
+
+
+def is_importable(resource: dict[str, Any], written_name: Any) -> bool:
+    """Whether a change set created with ImportExistingResources adopts the existing
+    resource: its custom name is static (written as text, not built with Ref or Sub) and
+    its DeletionPolicy keeps it (AWS CloudFormation User Guide, "Import AWS resources
+    into a CloudFormation stack automatically"). A resource that another stack holds is
+    not imported; CloudFormation then fails the create on its name, which it names."""
+    return isinstance(written_name, str) and resource.get("DeletionPolicy") in IMPORTABLE_POLICIES
+
+
+def fixed_name_problems(target: Target) -> Iterator[str]:
+    """A named resource that exists outside the stack and that CloudFormation cannot
+    import makes the create fail: it will not create one with that name again."""
+    for where, resource, name, importable in _existing_fixed_names(target):
+        if not importable:
+            yield (f"{where}: a {resource['Type']} named {name} already exists outside this stack "
+                   "(perhaps retained when an earlier stack was deleted); CloudFormation cannot "
+                   "create it again, nor import it (its name is built from parameters or it has no "
+                   "DeletionPolicy Retain). Delete it after keeping what you need, or rename it")
+
+
+def adoptions(target: Target) -> list[Adoption]:
+    """Retained resources with a static name that the change set imports, data and all."""
+    return [Adoption(where, resource["Type"], name)
+            for where, resource, name, importable in _existing_fixed_names(target) if importable]
 
 
 # --- the GitHub OIDC provider --------------------------------------------------------------

@@ -84,6 +84,12 @@ class Review:
         return [row for row in self.rows if row.fate and not row.lost]
 
     @property
+    def adopted(self) -> list[Row]:
+        """Resources the change set imports: they exist outside any stack (retained by an
+        earlier one) and join this one as they are, data and all."""
+        return [row for row in self.rows if row.action == "Import"]
+
+    @property
     def real(self) -> list[Row]:
         """The changes that change something (the rest only echo other stacks' outputs)."""
         return [row for row in self.rows if not row.reconciled]
@@ -339,6 +345,9 @@ def _footer(review: Review) -> list[str]:
         lines.append(f"and {len(review.echoes)} more that CloudFormation lists because their values come "
                      f"from other stacks' outputs, which this update leaves as they are ({where}; "
                      f"in the saved review; {ISSUE_759})")
+    if review.adopted:
+        lines += ["", "Imported with their data (they exist outside any stack, retained by an earlier one):",
+                  *(f"  {row.address} ({row.resource_type}): {row.physical_id}" for row in review.adopted)]
     for heading, rows in (("Left behind in the account (kept by their DeletionPolicy):", review.left_behind),
                           ("Allowed by --allow-replace:", [r for r in review.lost if r.address in review.allowed]),
                           ("Would lose stateful resources (the deploy stops):", review.blocked)):
