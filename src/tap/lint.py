@@ -3,9 +3,14 @@
 The rules are cfn-lint's defaults, I3011 (stateful resources must set
 DeletionPolicy and UpdateReplacePolicy) and the project's own rules in
 `tap/lintrules/` (E9001...), the same set `.cfnlintrc` gives the command line.
-A template's findings are cached under the sha256 of its bytes, the cfn-lint
-version, a digest of the project rules' sources and the region, so an unchanged
-template is never linted twice and a changed rule relints everything.
+cfn-lint sees each template under the name the build gives it
+(`templates/<system>/<env>/<name>.template.json`, the path the command line sees,
+behind a folder that is not on disk: `in_memory`), so a rule can tell a prod
+template by its folder (tap/lintrules/_environment.py).
+A template's findings are cached under the sha256 of its bytes, whether its path
+is in prod, the cfn-lint version, a digest of the project rules' sources and the
+region, so an unchanged template is never linted twice and a changed rule
+relints everything.
 
 `lint_many` lints the cache misses of a batch in a pool of worker processes
 (one cfn-lint runner each) when there are enough of them to pay for it;
@@ -23,10 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tap import paths
+from tap.lintrules._environment import in_prod
 
 # An explicit config file keeps a user's ~/.cfnlintrc and the project's
 # .cfnlintrc (whose template globs suit the command line) out of the build.
 CONFIG_FILE = Path(__file__).with_name("cfnlint.yaml")
+# The folder that prefixes every name the build gives cfn-lint (see `in_memory`).
+IN_MEMORY = "<in-memory>"
 # The project's rules; `.cfnlintrc` names the same directory for the command line.
 RULES_DIR = Path(__file__).with_name("lintrules")
 # What the rules' findings depend on besides the template: their own code and the
@@ -71,6 +79,21 @@ def rules_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+def cache_key(file: str, sha256: str) -> str:
+    """What a template's findings depend on besides the rules: its bytes, and whether
+    its path puts it in prod (E9014 checks prod templates only)."""
+    return f"{sha256}-prod" if in_prod(file) else sha256
+
+
+def in_memory(file: str) -> str:
+    """The name cfn-lint sees for the bytes of `file`: the same folders, so a rule reads
+    the environment as on the command line, under a folder that is not on disk, so
+    cfn-lint's rules that open the file itself (template size, a nested stack's
+    parameters) find nothing, as with no name, and the findings depend only on the
+    bytes and the name: what the cache keys on."""
+    return f"{IN_MEMORY}/{file}"
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -95,48 +118,59 @@ class Linter:
     def lint_many(self, templates: Sequence[tuple[str, bytes, str]]) -> list[list[Finding]]:
         """Findings of each (file, body, sha256), in order; uncached ones linted in parallel."""
         known: dict[str, list[dict]] = {}
-        todo: dict[str, bytes] = {}
-        for _, body, sha256 in templates:
-            if sha256 in known or sha256 in todo:
+        todo: dict[str, tuple[str, bytes]] = {}
+        for file, body, sha256 in templates:
+            key = cache_key(file, sha256)
+            if key in known or key in todo:
                 continue
-            cached = self._cached(sha256)
+            cached = self._cached(key)
             if cached is None:
-                todo[sha256] = body
+                todo[key] = (file, body)
             else:
-                known[sha256] = cached
+                known[key] = cached
         self.hits += len(known)
         self.misses += len(todo)
-        for sha256, findings in self._run_batch(todo).items():
-            self._store(sha256, findings)
-            known[sha256] = findings
-        return [[Finding(file=file, **item) for item in known[sha256]] for file, _, sha256 in templates]
+        for key, findings in self._run_batch(todo).items():
+            self._store(key, findings)
+            known[key] = findings
+        return [
+            [Finding(file=file, **item) for item in known[cache_key(file, sha256)]]
+            for file, _, sha256 in templates
+        ]
 
-    def _run_batch(self, bodies: dict[str, bytes]) -> dict[str, list[dict]]:
-        workers = min(self.workers, len(bodies))
-        if workers < 2 or len(bodies) < PARALLEL_FROM:
-            return {sha256: self._run(body) for sha256, body in bodies.items()}
+    def _run_batch(self, templates: dict[str, tuple[str, bytes]]) -> dict[str, list[dict]]:
+        workers = min(self.workers, len(templates))
+        if workers < 2 or len(templates) < PARALLEL_FROM:
+            return {key: self._run(*template) for key, template in templates.items()}
         # Largest first, one at a time, so no worker is left with a big one at the end.
-        order = sorted(bodies, key=lambda sha256: -len(bodies[sha256]))
+        order = sorted(templates, key=lambda key: -len(templates[key][1]))
         with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(self.region,)) as pool:
-            results = pool.map(_lint_in_worker, [bodies[sha256] for sha256 in order])
+            results = pool.map(_lint_in_worker, [templates[key] for key in order])
             return dict(zip(order, results))
 
     def lint(self, file: str, body: bytes, sha256: str) -> list[Finding]:
-        cached = self._cached(sha256)
+        key = cache_key(file, sha256)
+        cached = self._cached(key)
         if cached is not None:
             self.hits += 1
             return [Finding(file=file, **item) for item in cached]
         self.misses += 1
-        findings = self._run(body)
-        self._store(sha256, findings)
+        findings = self._run(file, body)
+        self._store(key, findings)
         return [Finding(file=file, **item) for item in findings]
 
-    def _run(self, body: bytes) -> list[dict]:
+    def _run(self, file: str, body: bytes) -> list[dict]:
+        # Runner.validate_template lints a template without a file name (cfn.filename
+        # None); E9014 reads the name, so call what it calls, with a name, as
+        # `cfn-lint FILE` does. A private function of the pinned cfn-lint: the prod
+        # tests in tests/lintrules fail if an upgrade moves it.
         from cfnlint.decode.decode import decode_str
+        from cfnlint.runner.template.runner import _run_template
 
         template, errors = decode_str(body.decode("utf-8"))
+        runner = self._get_runner()
         matches = list(errors or []) + (
-            list(self._get_runner().validate_template(template)) if template else []
+            list(_run_template(in_memory(file), template, runner.config, runner.rules)) if template else []
         )
         findings = [
             {
@@ -161,22 +195,22 @@ class Linter:
             self._runner = Runner(config)
         return self._runner
 
-    def _cached(self, sha256: str) -> list[dict] | None:
+    def _cached(self, key: str) -> list[dict] | None:
         if self.cache_dir is None:
             return None
-        path = self.cache_dir / f"{sha256}.json"
+        path = self.cache_dir / f"{key}.json"
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError):
             return None
 
-    def _store(self, sha256: str, findings: list[dict]) -> None:
+    def _store(self, key: str, findings: list[dict]) -> None:
         if self.cache_dir is None:
             return
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = self.cache_dir / f"{sha256}.json.tmp"
+        temporary = self.cache_dir / f"{key}.json.tmp"
         temporary.write_text(json.dumps(findings))
-        temporary.replace(self.cache_dir / f"{sha256}.json")
+        temporary.replace(self.cache_dir / f"{key}.json")
 
 
 # --- worker processes of lint_many ------------------------------------------
@@ -189,5 +223,5 @@ def _start_worker(region: str) -> None:
     _worker_linter = Linter(region, cache_dir=None, workers=1)
 
 
-def _lint_in_worker(body: bytes) -> list[dict]:
-    return _worker_linter._run(body)
+def _lint_in_worker(template: tuple[str, bytes]) -> list[dict]:
+    return _worker_linter._run(*template)

@@ -1,5 +1,9 @@
 """The project's cfn-lint rules: each catches its bad fixture and passes its good one,
-through the build's lint step (tap.lint) and through the `cfn-lint` command line."""
+through the build's lint step (tap.lint) and through the `cfn-lint` command line.
+
+A fixture is `templates/{good,bad}/<rule file>.json`, or `templates/{good,bad}/prod/`
+for a rule that holds in prod only: a template's folder names its environment, as
+in the build's `templates/<system>/<env>/`, and both paths lint it under its path."""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ RULE_FILES = sorted(path.stem for path in RULES_DIR.glob("[A-Za-z]*.py"))
 CAUGHT = {
     "bucket_policy_tls": ("E9005", 1),     # no Deny on aws:SecureTransport
     "cloudfront_oac": ("E9006", 1),        # an S3 origin behind a legacy origin access identity
+    "deletion_protection": ("E9014", 5),   # in prod: a database unset, a cluster by Ref, a table
+                                           # false, a global table's replica unset, a load balancer
     "ecs_service": ("E9007", 2),           # no rollback; a public IP
     "gateway_attachment": ("E9011", 2),    # the EIP, and the NAT gateway through it
     "lambda_edge": ("E9009", 5),           # environment, memory, timeout, tracing, deletable version
@@ -40,15 +46,22 @@ def _rules_by_file() -> dict[str, object]:
     return {type(rule).__module__: rule for rule in load_plugins(str(RULES_DIR))}
 
 
-def _lint(path: Path) -> list:
+def _fixture(kind: str, name: str) -> Path:
+    [path] = (FIXTURES / kind).rglob(f"{name}.json")
+    return path
+
+
+def _lint(path: Path, name: str | None = None) -> list:
+    """Findings for the template at `path`, linted under `name` (default: its path in the repository)."""
     body = path.read_bytes()
-    return Linter("us-east-1", cache_dir=None).lint(path.name, body, hashlib.sha256(body).hexdigest())
+    name = name or path.relative_to(paths.REPO).as_posix()
+    return Linter("us-east-1", cache_dir=None).lint(name, body, hashlib.sha256(body).hexdigest())
 
 
 def test_every_rule_file_has_fixtures_and_an_expectation():
     assert set(RULE_FILES) == set(CAUGHT)
     for kind in ("good", "bad"):
-        assert sorted(path.stem for path in (FIXTURES / kind).glob("*.json")) == RULE_FILES
+        assert sorted(path.stem for path in (FIXTURES / kind).rglob("*.json")) == RULE_FILES
 
 
 def test_each_file_holds_one_rule_with_its_documentation():
@@ -65,17 +78,26 @@ def test_each_file_holds_one_rule_with_its_documentation():
 @pytest.mark.parametrize("name", RULE_FILES)
 def test_rule_catches_its_bad_fixture(name):
     rule, count = CAUGHT[name]
-    findings = [finding for finding in _lint(FIXTURES / "bad" / f"{name}.json") if finding.rule == rule]
+    findings = [finding for finding in _lint(_fixture("bad", name)) if finding.rule == rule]
     assert len(findings) == count, findings
 
 
 @pytest.mark.parametrize("name", RULE_FILES)
 def test_rule_passes_its_good_fixture(name):
-    assert _lint(FIXTURES / "good" / f"{name}.json") == []
+    assert _lint(_fixture("good", name)) == []
+
+
+def test_deletion_protection_is_required_in_prod_only():
+    bad = _fixture("bad", "deletion_protection")
+    assert [finding.rule for finding in _lint(bad, "templates/microservices/prod/database.template.json")] == ["E9014"] * 5
+    for name in ("templates/microservices/dev/database.template.json",
+                 "templates/microservices/staging/database.template.json",
+                 "templates/prod/database/dev.template.json", "database.template.json"):
+        assert _lint(bad, name) == [], name
 
 
 def test_the_command_line_loads_the_same_rules_through_cfnlintrc():
-    bad = sorted((FIXTURES / "bad").glob("*.json"))
+    bad = sorted((FIXTURES / "bad").rglob("*.json"))
     result = subprocess.run(
         [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable",
          *(str(path.relative_to(paths.REPO)) for path in bad)],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,39 @@ def test_lint_results_are_cached_by_content(tmp_path):
     ]
     assert (second.hits, second.misses) == (1, 0)
     assert second._runner is None  # cfn-lint never loaded
+
+
+def test_the_same_bytes_are_cached_apart_in_prod_and_elsewhere(tmp_path):
+    """E9014 holds in prod only, so whether a path is in prod is part of the cache key."""
+    body = (paths.REPO / "tests/lintrules/templates/bad/prod/deletion_protection.json").read_bytes()
+    first = Linter("us-east-1", cache_dir=tmp_path)
+    assert first.lint("templates/distribution/dev/database.template.json", body, "sha-of-body") == []
+    in_prod = first.lint("templates/distribution/prod/database.template.json", body, "sha-of-body")
+    assert [finding.rule for finding in in_prod] == ["E9014"] * 5
+    assert (first.hits, first.misses) == (0, 2)
+    second = Linter("us-east-1", cache_dir=tmp_path)
+    assert second.lint("templates/microservices/prod/database.template.json", body, "sha-of-body") == [
+        replace(finding, file="templates/microservices/prod/database.template.json") for finding in in_prod
+    ]
+    assert second.lint("templates/microservices/staging/database.template.json", body, "sha-of-body") == []
+    assert (second.hits, second.misses) == (2, 0)
+
+
+def test_a_prod_config_without_deletion_protection_fails_the_build(tmp_path, capsys):
+    config_dir = tmp_path / "config"
+    shutil.copytree(paths.CONFIG_DIR, config_dir)
+    prod = config_dir / "microservices" / "prod.toml"
+    text = prod.read_text()
+    assert text.count("deletion_protection = true") == 2  # the load balancer and the database
+    prod.write_text(text.replace("deletion_protection = true", "deletion_protection = false"))
+    status = build.main(["--system", "microservices", "--env", "prod"],
+                        config_dir=config_dir, templates_dir=tmp_path / "templates")
+    assert status == 1
+    findings = sorted(line.strip() for line in capsys.readouterr().err.splitlines() if " E9014 " in line)
+    assert [(finding.split(":")[0], finding.split(": ")[1]) for finding in findings] == [
+        ("templates/microservices/prod/cluster.template.json", "Resources/LoadBalancer"),
+        ("templates/microservices/prod/database.template.json", "Resources/Database"),
+    ]
 
 
 def test_a_clean_template_lints_clean():
