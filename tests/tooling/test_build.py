@@ -246,7 +246,7 @@ def test_a_prod_config_without_deletion_protection_fails_the_build(tmp_path, cap
     assert status == 1
     findings = sorted(line.strip() for line in capsys.readouterr().err.splitlines() if " E9014 " in line)
     assert [(finding.split(":")[0], finding.split(": ")[1]) for finding in findings] == [
-        ("templates/microservices/prod/cluster.template.json", "Resources/LoadBalancer"),
+        ("templates/microservices/prod/cluster.template.json", "Resources/LoadBalancer0"),
         ("templates/microservices/prod/database.template.json", "Resources/Database"),
     ]
 
