@@ -11,13 +11,12 @@ compares a fresh build with what is on disk.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tap import names
+from tap import canonical, names
 from tap.errors import BuildError
 from tap.quotas import Usage
 from tap.stacktree import Stack
@@ -51,10 +50,6 @@ class Emission:
         return sum(info.usage.bytes for info in self.templates)
 
 
-def dump_json(document: Any) -> bytes:
-    return (json.dumps(document, sort_keys=True, indent=2) + "\n").encode("utf-8")
-
-
 def emit_tree(
     root: Stack,
     folder: str,
@@ -67,7 +62,7 @@ def emit_tree(
     """
     templates = []
     for stack in root.walk():
-        usage = Usage.of(json.loads(stack.body), len(stack.body))
+        usage = Usage.of(stack.document, len(stack.body))
         breaches = usage.breaches()
         if breaches:
             raise BuildError(
@@ -80,7 +75,7 @@ def emit_tree(
         emission.files[info.file_name] = info.stack.body
     for name, data in sorted((extra_files or {}).items()):
         emission.files[name] = data
-    emission.files[names.MANIFEST_FILE] = dump_json(manifest(emission, description))
+    emission.files[names.MANIFEST_FILE] = canonical.dumps(manifest(emission, description))
     return emission
 
 

@@ -23,7 +23,6 @@ value; the config's value is recorded in `configured` (the manifest's
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from troposphere import (
     cloudformation,
 )
 
-from tap import names, quotas
+from tap import canonical, names, quotas
 from tap.errors import BuildError
 
 _STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -68,11 +67,6 @@ class Asset(Protocol):
     data: bytes
     sha256: str
     s3_key: str
-
-
-def render(template: Template) -> bytes:
-    """The canonical bytes of a template: sorted keys, two-space indent, trailing newline."""
-    return (json.dumps(template.to_dict(), sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
 def camel(name: str) -> str:
@@ -248,8 +242,8 @@ class Stack:
     # --- rendering -------------------------------------------------------
 
     @cached_property
-    def body(self) -> bytes:
-        """The template's bytes; rendering freezes the stack."""
+    def document(self) -> dict[str, Any]:
+        """The template as JSON data; rendering freezes the stack."""
         for finish in self._finishers:
             finish()
         for nested in self.children:
@@ -257,7 +251,12 @@ class Stack:
         if self.children:
             self.artifact_bucket()  # every TemplateURL names it
         self._frozen = True
-        return render(self.template)
+        return canonical.document(self.template)
+
+    @cached_property
+    def body(self) -> bytes:
+        """The template's canonical bytes."""
+        return canonical.dumps(self.document)
 
     @property
     def sha256(self) -> str:

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Literal, Optional
 
 from tap.config import checks
@@ -38,6 +39,7 @@ DERIVED_PRIORITY_FIRST = 1000
 PRIORITY_LAST = 50000  # the highest priority an ALB listener rule may have
 
 
+@cache
 def stable_number(text: str, modulo: int) -> int:
     """A number in [0, modulo) that depends only on `text`, the same on every machine."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
@@ -673,12 +675,17 @@ class MicroservicesSettings(SystemSettings):
             seen[priority] = index
 
     def services_in_shard(self, shard: int) -> tuple[ServiceSettings, ...]:
-        return tuple(sorted(
-            (service for service in self.services if service.shard_index == shard),
-            key=lambda service: service.name,
-        ))
+        return self._by_shard.get(shard, ())
 
     @property
     def shards(self) -> tuple[int, ...]:
         """The shards holding at least one service, in order."""
-        return tuple(sorted({service.shard_index for service in self.services}))
+        return tuple(sorted(self._by_shard))
+
+    @cached_property
+    def _by_shard(self) -> dict[int, tuple[ServiceSettings, ...]]:
+        """Each non-empty shard's services, sorted by name."""
+        grouped: dict[int, list[ServiceSettings]] = {}
+        for service in sorted(self.services, key=lambda service: service.name):
+            grouped.setdefault(service.shard_index, []).append(service)
+        return {shard: tuple(services) for shard, services in grouped.items()}
