@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import orjson
-from troposphere import BaseAWSObject, Template
+from troposphere import AWSHelperFn, BaseAWSObject, Template
 
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
@@ -58,6 +58,8 @@ def plain(value: Any) -> Any:
         return [plain(item) for item in value]
     if isinstance(value, BaseAWSObject) and type(value).to_dict is BaseAWSObject.to_dict:
         return _object(value)
+    if isinstance(value, AWSHelperFn) and type(value).to_dict is AWSHelperFn.to_dict:
+        return plain(value.data)  # Ref, GetAtt, Sub, Join...
     if hasattr(value, "to_dict"):
         return plain(value.to_dict())
     if hasattr(value, "JSONrepr"):  # awacs
