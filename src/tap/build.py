@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tap import architecture, config, console_guide, diff, paths, security_doc
 from tap.ci import render_workflows
+from tap.config.schema import Invalid
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
@@ -111,7 +112,10 @@ def _build_target(target: Target, packager: FunctionPackager, config_dir: Path) 
     else:
         settings = config.load(target.system, target.env, config_dir)
         target.region = settings.region
-        built = system_builder(target.system)(settings, packager)
+        try:
+            built = system_builder(target.system)(settings, packager)
+        except Invalid as err:  # names that clash only once the system composes them
+            raise config.located(err, target.system, target.env, config_dir) from None
         root, files = built.root, built.files
         description = {"system": target.system, "environment": target.env, "region": settings.region}
     target.emission = emit_tree(root, target.folder, description, files)
@@ -150,6 +154,8 @@ def summary(targets: list[Target]) -> str:
 
 def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     started = time.perf_counter()
+    if templates_dir.exists() and not templates_dir.is_dir():
+        raise UserError(f"{templates_dir.name} is a file; allowed: a folder the build writes templates into")
     targets = select_targets(args.system, args.env, config_dir)
     packager = FunctionPackager()
     linters: dict[str, Linter] = {}

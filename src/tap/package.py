@@ -35,6 +35,7 @@ from typing import Any
 import jinja2
 
 from tap import names, paths
+from tap.errors import UserError
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 _FILE_MODE = 0o644 << 16
@@ -79,11 +80,31 @@ def source_files(source: Path) -> list[Path]:
     return sorted(found, key=lambda path: path.relative_to(source).as_posix())
 
 
+def shown(path: Path) -> str:
+    """A path as messages name it: relative to the checkout when it is inside it."""
+    try:
+        return str(path.relative_to(paths.REPO))
+    except ValueError:
+        return str(path)
+
+
 def render_template(path: Path, values: Mapping[str, Any]) -> str:
+    """A function's `.j2` file rendered; a mistake in it is the user's, reported in one line."""
     environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
-    return environment.from_string(path.read_text(encoding="utf-8")).render(**values)
+    try:
+        return environment.from_string(path.read_text(encoding="utf-8")).render(**values)
+    except jinja2.TemplateSyntaxError as err:
+        raise UserError(
+            f"{shown(path)}:{err.lineno}: jinja2 syntax error: {err.message}; allowed: a jinja2 "
+            "template (https://jinja.palletsprojects.com/templates/)"
+        ) from None
+    except jinja2.UndefinedError as err:
+        raise UserError(
+            f"{shown(path)}: {err.message}; allowed: the values the system supplies: "
+            f"{', '.join(sorted(values))}"
+        ) from None
 
 
 def zip_entries(entries: Mapping[str, bytes]) -> bytes:
@@ -127,7 +148,11 @@ def shared_entries(source: Path, functions_dir: Path) -> dict[str, bytes]:
     for module in listed_names(source / SHARED_LIST):
         path = shared_dir / module
         if "/" in module or not path.is_file():
-            raise FileNotFoundError(f"{source / SHARED_LIST}: no shared module {path}")
+            available = sorted(each.name for each in shared_dir.glob("*.py"))
+            raise UserError(
+                f"{shown(source / SHARED_LIST)}: no shared module {shown(path)}; allowed: a file of "
+                f"{shown(shared_dir)}/ ({', '.join(available) or 'none there'})"
+            )
         entries[module] = path.read_bytes()
     return entries
 
@@ -149,16 +174,20 @@ def distribution_entries(distribution: str, pins: Mapping[str, str], listed_in: 
     """The importable files (and licence) of one installed, pinned, pure-Python distribution."""
     pinned = pins.get(canonical_name(distribution))
     if pinned is None:
-        raise ValueError(f"{listed_in}: {distribution} is not pinned (name==version) in requirements.txt")
+        raise UserError(
+            f"{shown(listed_in)}: {distribution} is not pinned in requirements.txt; allowed: a "
+            f"distribution requirements.txt pins as {distribution}==<version>"
+        )
     try:
         installed = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
-        raise ValueError(
-            f"{listed_in}: {distribution}=={pinned} is not installed; run pip install -r requirements.txt"
+        raise UserError(
+            f"{shown(listed_in)}: {distribution}=={pinned} is not installed; run pip install -r requirements.txt"
         ) from None
     if installed.version != pinned:
-        raise ValueError(
-            f"{listed_in}: {distribution} {installed.version} is installed but requirements.txt pins {pinned}"
+        raise UserError(
+            f"{shown(listed_in)}: {distribution} {installed.version} is installed but requirements.txt "
+            f"pins {pinned}; run pip install -r requirements.txt"
         )
     root = Path(installed.locate_file("")).resolve()
     entries = {}
@@ -168,12 +197,18 @@ def distribution_entries(distribution: str, pins: Mapping[str, str], listed_in: 
         if ".." in parts or _SKIPPED_DIRS.intersection(parts) or relative.endswith(_SKIPPED_SUFFIXES):
             continue  # scripts installed outside site-packages, and bytecode
         if relative.endswith(_COMPILED_SUFFIXES):
-            raise ValueError(f"{listed_in}: {distribution} is not pure Python ({relative})")
+            raise UserError(
+                f"{shown(listed_in)}: {distribution} is not pure Python ({relative}); allowed: "
+                "pure-Python distributions (the zip must run on any Lambda architecture)"
+            )
         shipped = _shipped_path(relative)
         if shipped is not None:
             entries[shipped] = (root / relative).read_bytes()
     if not entries:
-        raise ValueError(f"{listed_in}: {distribution} has no file list (RECORD) to copy from")
+        raise UserError(
+            f"{shown(listed_in)}: {distribution} has no file list (RECORD) to copy from; "
+            "reinstall it with pip install -r requirements.txt"
+        )
     return entries
 
 
@@ -198,7 +233,10 @@ def own_entries(source: Path, values: Mapping[str, Any] | None) -> dict[str, byt
             continue
         if relative.endswith(".j2"):
             if values is None:
-                raise ValueError(f"{path} is a template but no values were given to render it")
+                raise UserError(
+                    f"{shown(path)} is a template but its system renders no values into "
+                    f"{shown(source)}; allowed: .j2 files only in the functions rendered at packaging"
+                )
             entries[relative[: -len(".j2")]] = render_template(path, values).encode("utf-8")
         else:
             entries[relative] = path.read_bytes()
@@ -211,7 +249,10 @@ def merge_entries(source: Path, *groups: Mapping[str, bytes]) -> dict[str, bytes
     for group in groups:
         clashes = sorted(set(merged).intersection(group))
         if clashes:
-            raise ValueError(f"function folder {source}: {', '.join(clashes)} would be packaged twice")
+            raise UserError(
+                f"function folder {shown(source)}: {', '.join(clashes)} would be packaged twice; "
+                "allowed: each path from one source (own files, shared.txt, vendor.txt)"
+            )
         merged.update(group)
     return merged
 
@@ -224,16 +265,27 @@ def package_function(
 ) -> FunctionPackage:
     """Zip `functions/<name>/`, rendering its `.j2` files with `values`, with the
     shared modules and vendored distributions it lists."""
-    source = functions_dir / name
-    if not source.is_dir():
-        raise FileNotFoundError(f"no function folder {source}")
+    source = function_folder(functions_dir, name)
     own = own_entries(source, values)
     if not own:
-        raise ValueError(f"function folder {source} holds no files")
+        raise UserError(f"function folder {shown(source)}/ holds no files; allowed: the function's code")
     entries = merge_entries(
         source, own, shared_entries(source, functions_dir), vendored_entries(source, requirements)
     )
     return FunctionPackage(name=name, data=zip_entries(entries), files=tuple(sorted(entries)))
+
+
+def function_folder(functions_dir: Path, name: str) -> Path:
+    """`functions/<name>/`, which must exist: the systems ask for their functions by name."""
+    source = functions_dir / name
+    if not source.is_dir():
+        present = sorted(path.name for path in functions_dir.glob("*") if path.is_dir()) if (
+            functions_dir.is_dir()) else []
+        raise UserError(
+            f"no function folder {shown(source)}/, which the build packages; allowed: a folder of "
+            f"the function's code there (found: {', '.join(present) or 'none'})"
+        )
+    return source
 
 
 class FunctionPackager:
@@ -253,7 +305,13 @@ class FunctionPackager:
 
         For code a template carries inline (CloudFront Functions), not as a zip.
         """
-        (path,) = source_files(self.functions_dir / name)
+        found = source_files(function_folder(self.functions_dir, name))
+        if len(found) != 1:
+            raise UserError(
+                f"function folder {shown(self.functions_dir / name)}/ holds {len(found)} files; allowed: "
+                "exactly one (its code, inline in the template)"
+            )
+        (path,) = found
         if path.name.endswith(".j2"):
             return render_template(path, values)
         return path.read_text(encoding="utf-8")

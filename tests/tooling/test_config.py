@@ -254,3 +254,12 @@ def test_a_typo_in_any_key_of_any_config_file_exits_2_naming_the_key(
     typo_key = key[: -len(leaf)] + typo
     assert f"config/{path.parent.name}/{path.name}: {typo_key}: unknown setting" in err
     assert "Traceback" not in err
+
+
+def test_every_region_a_config_may_name_is_one_cfn_lint_lints_for():
+    from cfnlint.helpers import REGIONS
+
+    from tap.config.checks import known_regions
+
+    assert "us-east-1" in known_regions()
+    assert set(known_regions()) <= set(REGIONS)

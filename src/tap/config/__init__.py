@@ -32,9 +32,17 @@ def check_system(system: str) -> str:
 
 
 def environments(system: str, config_dir: Path = paths.CONFIG_DIR) -> tuple[str, ...]:
-    """The environments of `system`: one TOML file each in config/<system>/."""
+    """The environments of `system`: one TOML file each in config/<system>/, at least one."""
     check_system(system)
-    return tuple(sorted(path.stem for path in (config_dir / system).glob("*.toml")))
+    folder = config_dir / system
+    found = tuple(sorted(path.stem for path in folder.glob("*.toml"))) if folder.is_dir() else ()
+    if not found:
+        present = sorted(_display_path(path, config_dir) for path in config_dir.glob("*/*.toml"))
+        raise UserError(
+            f"{_display_path(folder, config_dir)}/ holds no environment of system {system!r}; "
+            f"allowed: one <env>.toml file per environment there (found: {', '.join(present) or 'none'})"
+        )
+    return found
 
 
 def config_file(system: str, env: str, config_dir: Path = paths.CONFIG_DIR) -> Path:
@@ -54,16 +62,33 @@ def load(system: str, env: str, config_dir: Path = paths.CONFIG_DIR):
             shown, "(file name)", f"environment name {env!r} is not allowed",
             "lower-case letters, digits and '-', starting with a letter, at most 32 characters",
         )
+    if not path.is_file():
+        what = "a broken symbolic link" if path.is_symlink() and not path.exists() else "not a regular file"
+        raise UserError(f"{shown}: is {what}; allowed: a TOML file (one per environment of {system})")
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{shown}: not valid TOML: {err}") from None
     except UnicodeDecodeError:
         raise UserError(f"{shown}: not valid UTF-8 text; TOML files must be UTF-8") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise UserError(
+            f"{shown}: arrays or inline tables nested too deeply to parse; allowed: the nesting "
+            "the settings use (a few levels)"
+        ) from None
+    except OSError as err:
+        raise UserError(f"{shown}: cannot be read ({err.strerror}); allowed: a readable TOML file") from None
     try:
         return parse(SETTINGS_CLASSES[system], table, env=env)
     except Invalid as err:
-        raise ConfigError(shown, err.key or "(top level)", err.problem, err.allowed) from None
+        raise located(err, system, env, config_dir) from None
+
+
+def located(err: Invalid, system: str, env: str, config_dir: Path = paths.CONFIG_DIR) -> ConfigError:
+    """`err` as the mistake it is in config/<system>/<env>.toml: for what only a system
+    can see when it composes the settings (two names that make one logical id)."""
+    shown = _display_path(config_dir / system / f"{env}.toml", config_dir)
+    return ConfigError(shown, err.key or "(top level)", err.problem, err.allowed)
 
 
 def _display_path(path: Path, config_dir: Path) -> str:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from tap.config.schema import Check, Invalid, show
@@ -72,7 +73,31 @@ def ipv4_cidr(shortest: int, longest: int) -> Check:
 
 
 _REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
-aws_region = matches(_REGION, "an AWS region code such as us-east-1 or eu-west-2")
+
+
+@cache
+def known_regions() -> tuple[str, ...]:
+    """Every region of every partition botocore knows (its endpoints data, read offline).
+    The build lints for the config's region, and cfn-lint refuses a region it does not
+    know with a traceback; a test keeps the two lists in step."""
+    import botocore.loaders  # here, not at the top: only loading a config needs it
+
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    return tuple(sorted({region for partition in endpoints["partitions"] for region in partition["regions"]}))
+
+
+@dataclass(frozen=True)
+class _KnownRegion(Check):
+    """A region code botocore (and so cfn-lint and deploy) knows; the rejection lists them all."""
+
+    def __call__(self, value: Any) -> None:
+        if value not in known_regions():
+            raise Invalid(f"{show(value)} is not an AWS region", f"one of {', '.join(known_regions())}")
+
+
+aws_region = _KnownRegion(
+    "an AWS region code such as us-east-1 or eu-west-2", lambda value: value in known_regions()
+)
 
 email = matches(
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",

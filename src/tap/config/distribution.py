@@ -9,7 +9,8 @@ from typing import Literal, Optional
 
 from tap.config import checks
 from tap.config.common import SystemSettings
-from tap.config.schema import Check, setting
+from tap.config.schema import Check, setting, show
+from tap.stacktree import camel
 
 # Lambda@Edge functions, CloudFront key groups and CLOUDFRONT-scope WAF web
 # ACLs can only be created in us-east-1, and CloudFront only accepts ACM
@@ -143,11 +144,16 @@ class ApiSettings:
         checks.require(
             len(self.usage_plans) >= 1, "usage_plans", [], "is empty", "at least one usage plan"
         )
-        names = [plan.name for plan in self.usage_plans]
-        for index, name in enumerate(names):
+        # A plan's logical ids start with its name in CamelCase (`gold-1` and `gold1` are
+        # both `Gold1UsagePlan`), so names must differ after that conversion.
+        ids = [camel(plan.name) for plan in self.usage_plans]
+        for index, (plan, plan_id) in enumerate(zip(self.usage_plans, ids)):
+            earlier = ids.index(plan_id)
             checks.require(
-                names.index(name) == index, f"usage_plans[{index}].name", name,
-                "is used by an earlier plan", "a name unique among usage_plans",
+                earlier == index, f"usage_plans[{index}].name", plan.name,
+                f"makes the same logical id ({plan_id}UsagePlan) as usage_plans[{earlier}].name "
+                f"{show(self.usage_plans[earlier].name)}",
+                "a name unique among usage_plans, also once '-' is dropped and each word capitalised",
             )
 
 

@@ -40,6 +40,7 @@ and the next deploy starts the service on it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ from tap.blocks.monitoring import PER_MINUTE, alarm
 from tap.blocks.secrets import generated_secret
 from tap.blocks.security_groups import Rule, security_group
 from tap.config.microservices import MicroservicesSettings, ServiceSettings, secret_kind
+from tap.config.schema import Invalid, show
 from tap.errors import BuildError
 from tap.stacktree import Stack, camel
 from tap.systems.microservices.accounts import secret_arn_parameter
@@ -81,6 +83,10 @@ from tap.systems.microservices.pipelines import (
     pipelines_stack,
 )
 from tap.systems.microservices.wiring import arguments, declare, wire
+
+# How troposphere refuses a logical id a template already holds: a clash of the names
+# users chose (services, secrets), as opposed to any other ValueError, which is a bug.
+_DUPLICATE_ID = re.compile(r'duplicate key "(.+)" detected')
 
 
 @dataclass(frozen=True)
@@ -132,10 +138,17 @@ def services_stack(
             runtimes[service.name] = add_service(stack, settings, service, shared, balancers, balancer)
         except BuildError as err:
             raise _shard_full(settings, shard, service, err) from None
-        except ValueError as err:  # troposphere refuses a logical id used twice
-            raise BuildError(
-                f"{stack.file_name}: service {service.name!r} clashes with another service of "
-                f"the shard: {err}; rename one of them"
+        except ValueError as err:
+            clash = _DUPLICATE_ID.fullmatch(str(err))
+            if clash is None:
+                raise  # not a name the user chose: a bug in tap, with its traceback
+            others = ", ".join(show(other.name) for other in services if other is not service)
+            raise Invalid(
+                f"{show(service.name)} makes logical id {clash[1]}, which another service of shard "
+                f"{shard} ({others}) already makes in {stack.file_name}",
+                "a name whose logical ids differ from every other service's of the shard: rename "
+                "one of them, or pin one to another shard with `shard = N`",
+                key=f"services[{settings.services.index(service)}].name",
             ) from None
     try:
         add_pipelines(stack, settings, shard, shared, runtimes)
