@@ -89,7 +89,7 @@ def main() -> None:
         folder = Path("templates") / "microservices" / env
         if not same_templates(checkout / folder, fresh / folder):
             raise SystemExit("the edited build's templates differ from a build from scratch")
-    print(f"services  cold build s  unchanged s  one-service edit s")
+    print("services  cold build s  unchanged s  one-service edit s")
     print(f"{args.count:>8}  {cold:>11.1f}  {unchanged:>11.1f}  {edit:>18.1f}")
 
 

@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tap import lint  # noqa: E402
-from tap.build import Target, build_target, lint_target  # noqa: E402
+from tap.build import Target, build_target, lint_targets  # noqa: E402
 from tap.config.microservices import (  # noqa: E402
     DERIVED_PRIORITY_FIRST,
     TARGET_GROUPS_PER_LOAD_BALANCER,
@@ -134,7 +134,7 @@ def measure(count: int, scratch: Path, with_lint: bool, workers: int | None) -> 
         lint.paths.CACHE_DIR = scratch / f"n{count}" / "cache"  # a cold cache
         started = time.perf_counter()
         linter = lint.Linter(target.region, workers=workers)
-        lint_target(target, {target.region: linter}, scratch / "templates")
+        lint_targets([target], scratch / "templates", linters={target.region: linter})
         lint_seconds = time.perf_counter() - started
         if target.findings:
             raise SystemExit(f"N={count}: cfn-lint found {len(target.findings)} problems, "

@@ -25,7 +25,7 @@ from tap.config.schema import Invalid
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
-from tap.lint import Finding, Linter
+from tap.lint import Finding, Linter, Progress
 from tap.package import FunctionPackager
 from tap.systems import bootstrap
 from tap.systems import builder as system_builder
@@ -121,19 +121,40 @@ def _build_target(target: Target, packager: FunctionPackager, config_dir: Path) 
     target.emission = emit_tree(root, target.folder, description, files)
 
 
-def lint_target(target: Target, linters: dict[str, Linter], templates_dir: Path) -> None:
-    linter = linters.setdefault(target.region, Linter(target.region))
-    batch = [
-        (f"{templates_dir.name}/{target.folder}/{info.file_name}", info.stack.body, info.stack.sha256)
-        for info in target.emission.templates
-    ]
-    for findings in linter.lint_many(batch):
-        target.findings.extend(findings)
-    target.linted = True
+def lint_targets(
+    targets: list[Target], templates_dir: Path, progress: Progress | None = None,
+    linters: dict[str, Linter] | None = None,
+) -> None:
+    """Lint every template of `targets` in one batch per region: the uncached ones of all
+    folders share one pool of workers."""
+    linters = {} if linters is None else linters
+    for region in sorted({target.region for target in targets}):
+        chosen = [target for target in targets if target.region == region]
+        batch = [
+            (f"{templates_dir.name}/{target.folder}/{info.file_name}", info.stack.body, info.stack.sha256)
+            for target in chosen for info in target.emission.templates
+        ]
+        findings = iter(linters.setdefault(region, Linter(region)).lint_many(batch, progress))
+        for target in chosen:
+            for _ in target.emission.templates:
+                target.findings.extend(next(findings))
+            target.linted = True
+
+
+def terminal_progress(what: str) -> Progress | None:
+    """Shows `what done/total` on one line of a terminal; nothing in a CI log."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\r  {what} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def summary(targets: list[Target]) -> str:
-    header = ("system", "env", "templates", "resources", "bytes", "lint", "seconds")
+    header = ("system", "env", "templates", "resources", "bytes", "lint", "seconds")  # seconds: emit
     rows = [header]
     for target in targets:
         emission = target.emission
@@ -158,13 +179,18 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
         raise UserError(f"{templates_dir.name} is a file; allowed: a folder the build writes templates into")
     targets = select_targets(args.system, args.env, config_dir)
     packager = FunctionPackager()
-    linters: dict[str, Linter] = {}
-    for target in targets:
+    emitting = terminal_progress("emitted")
+    for number, target in enumerate(targets, start=1):
         began = time.perf_counter()
         build_target(target, packager, config_dir)
-        if not args.no_lint:
-            lint_target(target, linters, templates_dir)
         target.seconds = time.perf_counter() - began
+        if emitting is not None:
+            emitting(number, len(targets))
+    lint_seconds = 0.0
+    if not args.no_lint:
+        began = time.perf_counter()
+        lint_targets(targets, templates_dir, terminal_progress("linted uncached templates"))
+        lint_seconds = time.perf_counter() - began
     emissions = [target.emission for target in targets]
     workflows = ci_workflows(targets, templates_dir)
 
@@ -203,8 +229,9 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
         status = 1
 
     print(summary(targets))
+    lint = "" if args.no_lint else f" (lint {lint_seconds:.2f}s)"
     print(f"{'checked' if args.check else 'built'} {len(targets)} folders in "
-          f"{time.perf_counter() - started:.2f}s")
+          f"{time.perf_counter() - started:.2f}s{lint}")
     return status
 
 

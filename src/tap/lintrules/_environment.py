@@ -2,7 +2,7 @@
 
 A template does not name its environment inside it. The build emits each one at
 `templates/<system>/<env>/<name>.template.json` and lints it under that path
-(tap.build.lint_target), and the `cfn-lint` command line sees the same paths
+(tap.build.lint_targets), and the `cfn-lint` command line sees the same paths
 through `.cfnlintrc`, so the folder that holds a template names its environment.
 A template linted without a file name (stdin, an API call) is in no environment.
 
