@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -91,6 +92,20 @@ def cache_key(file: str, sha256: str) -> str:
     return f"{sha256}-prod" if in_prod(file) else sha256
 
 
+# A nested stack's TemplateURL names its child's bytes by their sha256 (tap.names).
+_CHILD_DIGEST = re.compile(rb"(templates/[a-z0-9-]+-)[0-9a-f]{64}(\.json)")
+
+
+def shape_key(file: str, body: bytes) -> str:
+    """A key that ignores which bytes the children's TemplateURLs name: editing one service
+    changes its shard and so the root's URL of it, and nothing else of the root. A clean
+    result is stored under this key too; no rule reads a URL's digest (64 hex digits stay
+    64, so lines and findings stay put), and only a clean result is taken from it, so no
+    finding can name a digest of another build."""
+    shape = hashlib.sha256(_CHILD_DIGEST.sub(rb"\1<child>\2", body)).hexdigest()
+    return "shape-" + cache_key(file, shape)
+
+
 def in_memory(file: str) -> str:
     """The name cfn-lint sees for the bytes of `file`: the same folders, so a rule reads
     the environment as on the command line, under a folder that is not on disk, so
@@ -128,11 +143,15 @@ class Linter:
         `progress(done, total)` hears of each uncached template linted."""
         known: dict[str, list[dict]] = {}
         todo: dict[str, tuple[str, bytes]] = {}
+        shapes: dict[str, str] = {}
         for file, body, sha256 in templates:
             key = cache_key(file, sha256)
             if key in known or key in todo:
                 continue
             cached = self._cached(key)
+            if cached is None:
+                shapes[key] = shape_key(file, body)
+                cached = [] if self._cached(shapes[key]) == [] else None
             if cached is None:
                 todo[key] = (file, body)
             else:
@@ -141,6 +160,8 @@ class Linter:
         self.misses += len(todo)
         for done, (key, findings) in enumerate(self._run_batch(todo), start=1):
             self._store(key, findings)
+            if not findings:
+                self._store(shapes[key], findings)
             known[key] = findings
             if progress is not None:
                 progress(done, len(todo))
@@ -162,15 +183,7 @@ class Linter:
             yield from zip(order, pool.map(_lint_in_worker, [templates[key] for key in order]))
 
     def lint(self, file: str, body: bytes, sha256: str) -> list[Finding]:
-        key = cache_key(file, sha256)
-        cached = self._cached(key)
-        if cached is not None:
-            self.hits += 1
-            return [Finding(file=file, **item) for item in cached]
-        self.misses += 1
-        findings = self._run(file, body)
-        self._store(key, findings)
-        return [Finding(file=file, **item) for item in findings]
+        return self.lint_many([(file, body, sha256)])[0]
 
     def _run(self, file: str, body: bytes) -> list[dict]:
         # Runner.validate_template lints a template without a file name (cfn.filename

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import logs, sns
+from troposphere import cloudformation, logs, sns
 
 from tap import lint
 from tap.lint import Linter
@@ -38,3 +38,31 @@ def test_a_batch_reads_and_fills_the_cache(tmp_path):
     assert second.lint_many(batch) == findings
     assert (second.hits, second.misses) == (2, 0)
     assert second._runner is None  # cfn-lint never loaded
+
+
+def parent_naming(child_digest: str, *, clean: bool) -> tuple[str, bytes, str]:
+    """A root whose nested stack's TemplateURL names its child's bytes by `child_digest`."""
+    root = Stack.root("root", "a parent")
+    url = f"https://bucket.s3.amazonaws.com/templates/services-027-{child_digest}.json"
+    root.add(cloudformation.Stack("Services027Stack", TemplateURL=url,
+                                  **({"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"} if clean else {})))
+    if not clean:
+        root.add(logs.LogGroup("AppLogs", RetentionInDays=7))
+    return "templates/microservices/dev/root.template.json", root.body, root.sha256
+
+
+def test_a_parent_that_differs_only_in_a_childs_digest_is_not_linted_again(tmp_path):
+    first = Linter("us-east-1", cache_dir=tmp_path, workers=1)
+    assert first.lint_many([parent_naming("a" * 64, clean=True)]) == [[]]
+    again = Linter("us-east-1", cache_dir=tmp_path, workers=1)
+    assert again.lint_many([parent_naming("b" * 64, clean=True)]) == [[]]
+    assert (again.hits, again.misses, again._runner) == (1, 0, None)
+
+
+def test_findings_are_never_taken_from_another_childs_digest(tmp_path):
+    first = Linter("us-east-1", cache_dir=tmp_path, workers=1)
+    (findings,) = first.lint_many([parent_naming("a" * 64, clean=False)])
+    assert findings
+    again = Linter("us-east-1", cache_dir=tmp_path, workers=1)
+    assert again.lint_many([parent_naming("b" * 64, clean=False)]) == [findings]
+    assert again.misses == 1  # linted: only a clean result stands for other digests
