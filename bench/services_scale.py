@@ -18,6 +18,7 @@ outputs any template has). Asserts nothing; a quota crossed fails the run.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -167,6 +168,7 @@ def table(rows: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
+    gc.disable()  # as build.py does
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     parser.add_argument("--no-lint", action="store_true", help="emit only")

@@ -11,11 +11,8 @@ environment, a config mistake), reported in one message without traceback;
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,26 +84,7 @@ def select_targets(system: str | None, env: str | None, config_dir: Path) -> lis
     return targets
 
 
-@contextmanager
-def without_cycle_collection() -> Iterator[None]:
-    """A build makes ~100,000 troposphere and awacs objects (at 1,000 services) that all
-    live until it ends, and every full pass of Python's cycle collector walks them: a
-    third of the build's time for nothing to collect. Reference counting still frees."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -> None:
-    with without_cycle_collection():
-        _build_target(target, packager, config_dir)
-
-
-def _build_target(target: Target, packager: FunctionPackager, config_dir: Path) -> None:
     if target.system == BOOTSTRAP:
         root, files, description = bootstrap.build(), {}, {"system": BOOTSTRAP}
     else:
