@@ -180,10 +180,12 @@ def alarm(
 
 def metric_widget(
     title: str, metrics: list[list[Any]], *, stat: str = "Sum", period: int = 300,
-    width: int = 12, height: int = 6,
+    width: int = 12, height: int = 6, at: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """A time-series widget; metric entries may hold ${Variables} resolved by `dashboard`."""
-    return {
+    """A time-series widget; metric entries may hold ${Variables} resolved by `dashboard`.
+    `at` places it at (x, y) on the dashboard's grid; without it CloudWatch flows the
+    widgets left to right in order."""
+    widget: dict[str, Any] = {
         "type": "metric",
         "width": width,
         "height": height,
@@ -196,6 +198,9 @@ def metric_widget(
             "metrics": metrics,
         },
     }
+    if at is not None:
+        widget["x"], widget["y"] = at
+    return widget
 
 
 def dashboard(
