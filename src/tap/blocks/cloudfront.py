@@ -123,6 +123,19 @@ def signing_key_group(stack: Stack, logical_id: str, slots: list[KeySlot]) -> Si
     return SigningKeys(public_keys, key_group)
 
 
+def viewer_certificate(certificate_arn: Any = None) -> cloudfront.ViewerCertificate:
+    """The distribution's TLS certificate: an ACM certificate (which CloudFront reads only
+    from us-east-1) served by SNI with TLS 1.2 at least, or CloudFront's own *.cloudfront.net
+    certificate when `certificate_arn` is None."""
+    if certificate_arn is None:
+        return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
+    return cloudfront.ViewerCertificate(
+        AcmCertificateArn=certificate_arn,
+        SslSupportMethod="sni-only",
+        MinimumProtocolVersion="TLSv1.2_2021",
+    )
+
+
 def viewer_function(stack: Stack, logical_id: str, code: str, comment: str) -> cloudfront.Function:
     """A published CloudFront Function (cloudfront-js-2.0) for viewer events."""
     return stack.add(
