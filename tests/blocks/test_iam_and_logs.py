@@ -16,7 +16,6 @@ from tap.blocks.iam import (
     grant_read_write,
     grant_tracing,
     grant_write,
-    partition_arn,
 )
 from tap.blocks.logs import log_group
 from tap.stacktree import Stack
@@ -108,15 +107,6 @@ def test_a_statement_id_cannot_be_granted_twice(role):
 
 def test_a_role_without_grants_has_no_inline_policy(stack, role):
     assert "Policies" not in only_resource(as_dict(stack), "AWS::IAM::Role")["Properties"]
-
-
-def test_partition_arn_never_hard_codes_partition_region_or_account():
-    assert partition_arn("logs", "log-group:x").to_dict() == {
-        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:x"
-    }
-    assert partition_arn("iam", "role/x", region=False).to_dict() == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/x"
-    }
 
 
 def test_log_group_has_retention_and_is_retained(stack):

@@ -25,8 +25,9 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, Sub, s3
+from troposphere import GetAtt, Ref, s3
 
+from tap.blocks.arns import arn
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import retain, suppress
 from tap.stacktree import Stack
@@ -251,7 +252,7 @@ def vended_log_delivery_statements(bucket: BucketRef) -> list[Statement]:
     """What CloudWatch Logs' delivery service needs to write vended logs into `bucket`."""
     this_account = StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
     log_sources = ArnLike(
-        "aws:SourceArn", Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*")
+        "aws:SourceArn", arn("logs", "*")
     )
     service = Principal("Service", ["delivery.logs.amazonaws.com"])
     return [

@@ -20,6 +20,7 @@ from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from troposphere import GetAtt, If, NoValue, Ref, Sub, cloudfront, logs, s3, wafv2
 
+from tap.blocks.arns import arn
 from tap.blocks.buckets import Lifecycle, SecureBucket, secure_bucket
 from tap.blocks.iam import BucketRef, LogGroupRef
 from tap.blocks.lifecycle import suppress
@@ -35,8 +36,8 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def distribution_arn(distribution: Any) -> Sub:
-    return Sub(
-        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}",
+    return arn(
+        "cloudfront", "distribution/${Distribution}", region="",
         Distribution=Ref(distribution) if hasattr(distribution, "title") else distribution,
     )
 
@@ -238,10 +239,7 @@ def edge_web_acl(
         f"{logical_id}Logging",
         ResourceArn=GetAtt(acl, "Arn"),
         # WAF wants the log group ARN without the ":*" that GetAtt Arn carries.
-        LogDestinationConfigs=[Sub(
-            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}",
-            Group=log_group.name,
-        )],
+        LogDestinationConfigs=[arn("logs", "log-group:${Group}", Group=log_group.name)],
     )
     if redacted_headers:
         logging.RedactedFields = [

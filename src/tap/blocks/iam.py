@@ -24,19 +24,12 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Join, Ref, Sub, iam
+from troposphere import GetAtt, Join, Ref, iam
 
 from tap.blocks import actions
 from tap.stacktree import Stack
 
 _SID = re.compile(r"[A-Za-z0-9]+")
-
-
-def partition_arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> Sub:
-    """An ARN in this stack's partition, region and account; `resource` may use ${...}."""
-    region_part = "${AWS::Region}" if region else ""
-    account_part = "${AWS::AccountId}" if account else ""
-    return Sub(f"arn:${{AWS::Partition}}:{service}:{region_part}:{account_part}:{resource}")
 
 
 # --- handles on resources, possibly living in another nested stack -------
@@ -225,15 +218,6 @@ def grant_tracing(role: Role) -> None:
 
 # --- containers and CI/CD (microservices) ------------------------------------
 
-
-
-def arn_of(service: str, resource: str, **variables: Any) -> Sub:
-    """An ARN in this stack's partition, region and account; `resource` may use ${...}
-    naming the keyword `variables` (values such as Ref(...) of a resource or parameter)."""
-    return Sub(
-        f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}",
-        **variables,
-    )
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from awacs.aws import (
 from troposphere import GetAtt, Join, Ref, Sub, cloudwatch, kms, sns
 
 from tap import names
+from tap.blocks.arns import arn
 from tap.blocks.lifecycle import retain
 from tap.stacktree import Stack
 
@@ -53,7 +54,7 @@ class AlarmTopic:
 
 
 def _account_root() -> Sub:
-    return Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+    return arn("iam", "root", region="")
 
 
 def _this_account() -> StringEquals:

@@ -35,14 +35,14 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, Sub, codebuild, codeconnections, codepipeline, iam
+from troposphere import GetAtt, Ref, codebuild, codeconnections, codepipeline, iam
 
 from tap.blocks import actions
+from tap.blocks.arns import arn
 from tap.blocks.iam import (
     BucketRef,
     RepositoryRef,
     Role,
-    arn_of,
     grant_pass_role,
     grant_read_write,
     grant_write,
@@ -73,7 +73,7 @@ def github_oidc_provider(stack: Stack, logical_id: str) -> iam.OIDCProvider:
 
 def existing_github_oidc_provider_arn() -> Any:
     """The ARN of an OIDC provider for GitHub created earlier in this account."""
-    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}")
+    return arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region="")
 
 
 def github_trust(provider_arn: Any, subjects: Any) -> Policy:
@@ -213,12 +213,12 @@ def ecs_deploy_pipeline(
     role.allow("RunBuild", actions.CODEBUILD_RUN, [build.arn])
     role.allow("UpdateService", actions.ECS_UPDATE_SERVICE, [target.service_arn])
     role.allow("ManageTaskDefinitions", actions.ECS_TASK_DEFINITIONS, ["*"])
-    cluster_arn = arn_of("ecs", "cluster/${Cluster}", Cluster=target.cluster_name)
+    cluster_arn = arn("ecs", "cluster/${Cluster}", Cluster=target.cluster_name)
     role.allow("WatchDeployment", actions.ECS_WATCH_TASKS,
-               [arn_of("ecs", "task/${Cluster}/*", Cluster=target.cluster_name)])
+               [arn("ecs", "task/${Cluster}/*", Cluster=target.cluster_name)])
     role.allow("ListClusterTasks", actions.ECS_LIST_TASKS, ["*"],
                Condition(ArnEquals("ecs:cluster", cluster_arn)))
-    role.allow("TagTaskDefinitions", actions.ECS_TAG_ON_CREATE, [arn_of("ecs", "task-definition/*")],
+    role.allow("TagTaskDefinitions", actions.ECS_TAG_ON_CREATE, [arn("ecs", "task-definition/*")],
                Condition(StringEquals("ecs:CreateAction", "RegisterTaskDefinition")))
     grant_pass_role(role, target.task_role_arns, "ecs-tasks.amazonaws.com")
     pipeline = codepipeline.Pipeline(
@@ -269,4 +269,4 @@ def _stage(
 
 
 def pipeline_arn(pipeline: codepipeline.Pipeline) -> Any:
-    return arn_of("codepipeline", "${Pipeline}", Pipeline=Ref(pipeline))
+    return arn("codepipeline", "${Pipeline}", Pipeline=Ref(pipeline))

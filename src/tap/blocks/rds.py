@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from troposphere import GetAtt, Ref, Sub, rds
+from troposphere import GetAtt, Ref, rds
 
+from tap.blocks.arns import aws_managed_policy
 from tap.blocks.iam import Role, service_trust
 from tap.blocks.lifecycle import snapshot, suppress
 from tap.stacktree import Stack
@@ -82,7 +83,7 @@ def postgres_instance(
         "Lets RDS Enhanced Monitoring publish OS metrics",
     )
     monitoring.resource.ManagedPolicyArns = [
-        Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+        aws_managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")
     ]
     instance = rds.DBInstance(
         logical_id,

@@ -23,6 +23,7 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, apigateway, awslambda
 
+from tap.blocks.arns import arn
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import log_group
 from tap.stacktree import Stack, camel
@@ -213,10 +214,10 @@ class RestApi:
             Integration=apigateway.Integration(
                 Type="AWS_PROXY",
                 IntegrationHttpMethod="POST",
-                Uri=Sub(
-                    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31"
-                    "/functions/${Function}/invocations",
-                    Function=route.function_arn,
+                # API Gateway's service-integration ARN: "lambda" where an account would be.
+                Uri=arn(
+                    "apigateway", "path/2015-03-31/functions/${Function}/invocations",
+                    account="lambda", Function=route.function_arn,
                 ),
             ),
         )
@@ -249,9 +250,8 @@ class RestApi:
                 Action="lambda:InvokeFunction",
                 FunctionName=route.function_arn,
                 Principal="apigateway.amazonaws.com",
-                SourceArn=Sub(
-                    "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/"
-                    f"{self.stage_name}/{route.method}{route.source_arn_path}",
+                SourceArn=arn(
+                    "execute-api", f"${{Api}}/{self.stage_name}/{route.method}{route.source_arn_path}",
                     Api=Ref(self.api),
                 ),
             )

@@ -28,7 +28,8 @@ from typing import Any
 from troposphere import Ref, Sub
 
 from tap.blocks import actions
-from tap.blocks.iam import BucketRef, RepositoryRef, arn_of
+from tap.blocks.arns import arn
+from tap.blocks.iam import BucketRef, RepositoryRef
 from tap.blocks.pipelines import (
     EcsTarget,
     docker_build_project,
@@ -80,7 +81,7 @@ def pipelines_stack(
     artifacts = BucketRef(
         label="ArtifactsBucket",
         name=shared.artifacts_bucket_name,
-        arn=Sub("arn:${AWS::Partition}:s3:::${Bucket}", Bucket=shared.artifacts_bucket_name),
+        arn=arn("s3", "${Bucket}", region="", account="", Bucket=shared.artifacts_bucket_name),
     )
     for service in services:
         prefix = service_prefix(service)
@@ -101,7 +102,7 @@ def add_service_pipeline(
     repository = RepositoryRef(
         label=f"{prefix}Repository",
         name=target.repository_name,
-        arn=arn_of("ecr", "repository/${Name}", Name=target.repository_name),
+        arn=arn("ecr", "repository/${Name}", Name=target.repository_name),
     )
     build = docker_build_project(
         stack, f"{prefix}Build",
