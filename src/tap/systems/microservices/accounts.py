@@ -27,9 +27,6 @@ from troposphere import Ref
 
 from tap.config import checks
 from tap.config.microservices import (
-    CONNECTION_ARN,
-    SECRET_ARN,
-    WEB_ACL_ARN,
     MicroservicesSettings,
     ServiceSettings,
     secret_kind,
@@ -66,8 +63,8 @@ def _configured(settings: MicroservicesSettings) -> dict[str, tuple[str | None, 
         "load_balancer_certificate_arn": (
             settings.load_balancer.certificate_arn, checks.acm_certificate_arn),
         "cdn_certificate_arn": (settings.cdn.certificate_arn, checks.cloudfront_certificate_arn),
-        "cdn_web_acl_arn": (settings.cdn.web_acl_arn, WEB_ACL_ARN),
-        "pipeline_connection_arn": (settings.pipeline.connection_arn, CONNECTION_ARN),
+        "cdn_web_acl_arn": (settings.cdn.web_acl_arn, checks.cloudfront_web_acl_arn),
+        "pipeline_connection_arn": (settings.pipeline.connection_arn, checks.connection_arn),
     }
 
 
@@ -122,5 +119,5 @@ def account_values(root: Stack, settings: MicroservicesSettings) -> AccountValue
         for name, (variable, arn) in secret_arns(service).items():
             secrets[name] = Ref(root.configured_parameter(
                 name, arn, f"Secret the {variable} variable of service {service.name} reads "
-                f"(config: that service's secrets.{variable}).", SECRET_ARN))
+                f"(config: that service's secrets.{variable}).", checks.secret_arn))
     return AccountValues(AccountInputs(**values), secrets)
