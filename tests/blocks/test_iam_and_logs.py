@@ -115,8 +115,3 @@ def test_log_group_has_retention_and_is_retained(stack):
     assert group["Properties"]["RetentionInDays"] == 14
     assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
     assert "LogGroupName" not in group["Properties"]
-
-
-def test_log_group_takes_a_kms_key(stack):
-    log_group(stack, "AppLogs", 14, kms_key_arn="key-arn")
-    assert only_resource(as_dict(stack), "AWS::Logs::LogGroup")["Properties"]["KmsKeyId"] == "key-arn"

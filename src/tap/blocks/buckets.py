@@ -149,20 +149,11 @@ def _lifecycle_rules(lifecycle: Lifecycle) -> list[s3.LifecycleRule]:
     return rules
 
 
-def _encryption(kms_key_arn: Any) -> s3.BucketEncryption:
-    if kms_key_arn is None:
-        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-        return s3.BucketEncryption(
-            ServerSideEncryptionConfiguration=[
-                s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default)
-            ]
-        )
-    default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=kms_key_arn)
+def _encryption() -> s3.BucketEncryption:
+    default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
     return s3.BucketEncryption(
         ServerSideEncryptionConfiguration=[
-            s3.ServerSideEncryptionRule(
-                ServerSideEncryptionByDefault=default, BucketKeyEnabled=True
-            )
+            s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default)
         ]
     )
 
@@ -173,7 +164,6 @@ def secure_bucket(
     *,
     lifecycle: Lifecycle = Lifecycle(),
     access_logs: AccessLogs | None = None,
-    kms_key_arn: Any = None,
     bucket_name: Any = None,
     own_policy: bool = True,
 ) -> SecureBucket:
@@ -184,7 +174,7 @@ def secure_bucket(
     """
     bucket = s3.Bucket(
         logical_id,
-        BucketEncryption=_encryption(kms_key_arn),
+        BucketEncryption=_encryption(),
         PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
             BlockPublicAcls=True,
             BlockPublicPolicy=True,

@@ -51,10 +51,6 @@ def each(check: Check) -> Check:
     return Check(f"a list of {check.allowed}", lambda items: all(check.test(item) for item in items))
 
 
-def length_between(low: int, high: int) -> Check:
-    return Check(f"from {low} to {high} items", lambda items: low <= len(items) <= high)
-
-
 def _is_cidr(value: str, shortest: int, longest: int) -> bool:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
