@@ -1,4 +1,4 @@
-"""System B: microservices platform with CI/CD (SYSTEMS.md §B).
+"""System B: microservices platform with CI/CD (README.md, "Microservices platform").
 
 The root reads like a table of contents: one nested stack per concern,
 wired through parameters and outputs, then one `services-NNN` stack per
