@@ -219,7 +219,7 @@ def resolve_parameters(aws: Aws, workspace: Workspace, release: Release,
                        stack: dict[str, Any] | None, options: DeployOptions) -> list[parameters.Value]:
     return parameters.for_release(
         release, workspace.config_dir, parameters.parse_overrides(list(options.parameters)),
-        parameters.lookups_for(aws.client("ec2")), deployed=frozenset(stacks.parameters_of(stack)),
+        deployed=frozenset(stacks.parameters_of(stack)),
     )
 
 
