@@ -34,6 +34,10 @@ class Rule:
     group: Any = None
     prefix_list: Any = None
 
+    def __post_init__(self) -> None:
+        if not self.description.strip():
+            raise ValueError(f"the rule for port {self.port} needs a description")
+
     def as_ingress(self) -> ec2.SecurityGroupRule:
         rule = self._rule()
         if self.group is not None:
