@@ -23,7 +23,7 @@ Secure defaults:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,7 +192,7 @@ def fargate_service(
     security_groups: list[Any],
     target_group: Any,
     capacity_provider: str = "FARGATE",
-    depends_on: list[Any] = (),
+    depends_on: Sequence[Any] = (),
 ) -> ecs.Service:
     """A service behind `target_group`. `depends_on` must name the listener rule that
     forwards to the target group: ECS refuses a target group no listener uses."""

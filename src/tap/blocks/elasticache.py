@@ -29,13 +29,20 @@ AUTH_TOKEN_KEY = "token"
 class CacheSpec(Protocol):
     """What the group is made of (tap.config.microservices.CacheSettings is one)."""
 
-    engine: str
-    engine_version: str
-    parameter_group_family: str
-    node_type: str
-    node_count: int
-    snapshot_retention_days: int
-    log_retention_days: int
+    @property
+    def engine(self) -> str: ...
+    @property
+    def engine_version(self) -> str: ...
+    @property
+    def parameter_group_family(self) -> str: ...
+    @property
+    def node_type(self) -> str: ...
+    @property
+    def node_count(self) -> int: ...
+    @property
+    def snapshot_retention_days(self) -> int: ...
+    @property
+    def log_retention_days(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,18 @@ Comparison = Literal[
 ]
 
 
+@dataclass(frozen=True)
+class Window:
+    """How long an alarm watches: `datapoints` (None: all) of the last `periods` periods
+    of `seconds` each must cross the threshold."""
+
+    seconds: int = 300
+    periods: int = 1
+    datapoints: int | None = None
+
+
 # A window for noisy metrics: fire when 3 of the last 5 one-minute periods cross.
-PER_MINUTE = {"period_seconds": 60, "evaluation_periods": 5, "datapoints_to_alarm": 3}
+PER_MINUTE = Window(seconds=60, periods=5, datapoints=3)
 
 
 @dataclass(frozen=True)
@@ -141,16 +151,14 @@ def alarm(
     threshold: float,
     statistic: str = "Sum",
     comparison: Comparison = "GreaterThanOrEqualToThreshold",
-    period_seconds: int = 300,
-    evaluation_periods: int = 1,
-    datapoints_to_alarm: int | None = None,
+    window: Window = Window(),
     missing_data: str = "notBreaching",
 ) -> cloudwatch.Alarm:
     """An alarm that notifies the topic ARN `notify` when it fires and when it clears.
 
     `statistic` is Sum, Average, Maximum, Minimum, SampleCount or a percentile
-    such as p99. It fires when `datapoints_to_alarm` (default: all) of the last
-    `evaluation_periods` periods cross `threshold`. Missing data counts as
+    such as p99. It fires when the `window` (default: one five-minute
+    period) crosses `threshold`. Missing data counts as
     healthy by default: no traffic is not an outage.
     """
     resource = cloudwatch.Alarm(
@@ -162,16 +170,16 @@ def alarm(
             cloudwatch.MetricDimension(Name=name, Value=value)
             for name, value in sorted(dimensions.items())
         ],
-        Period=period_seconds,
-        EvaluationPeriods=evaluation_periods,
+        Period=window.seconds,
+        EvaluationPeriods=window.periods,
         Threshold=threshold,
         ComparisonOperator=comparison,
         TreatMissingData=missing_data,
         AlarmActions=[notify],
         OKActions=[notify],
     )
-    if datapoints_to_alarm is not None:
-        resource.DatapointsToAlarm = datapoints_to_alarm
+    if window.datapoints is not None:
+        resource.DatapointsToAlarm = window.datapoints
     if statistic.startswith("p"):
         resource.ExtendedStatistic = statistic
     else:

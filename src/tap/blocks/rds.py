@@ -29,16 +29,26 @@ POSTGRES_PORT = 5432
 class PostgresSpec(Protocol):
     """What the instance is made of (tap.config.microservices.DatabaseSettings is one)."""
 
-    engine_version: str
-    instance_class: str
-    allocated_storage_gb: int
-    max_allocated_storage_gb: int
-    multi_az: bool
-    deletion_protection: bool
-    backup_retention_days: int
-    database_name: str
-    master_username: str
-    performance_insights_retention_days: int
+    @property
+    def engine_version(self) -> str: ...
+    @property
+    def instance_class(self) -> str: ...
+    @property
+    def allocated_storage_gb(self) -> int: ...
+    @property
+    def max_allocated_storage_gb(self) -> int: ...
+    @property
+    def multi_az(self) -> bool: ...
+    @property
+    def deletion_protection(self) -> bool: ...
+    @property
+    def backup_retention_days(self) -> int: ...
+    @property
+    def database_name(self) -> str: ...
+    @property
+    def master_username(self) -> str: ...
+    @property
+    def performance_insights_retention_days(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ a description.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +75,8 @@ def security_group(
     description: str,
     *,
     vpc_id: Any,
-    ingress: list[Rule] = (),
-    egress: list[Rule] = (),
+    ingress: Sequence[Rule] = (),
+    egress: Sequence[Rule] = (),
 ) -> ec2.SecurityGroup:
     group = ec2.SecurityGroup(
         logical_id,

@@ -80,7 +80,7 @@ def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) ->
             namespace="AWS/ApplicationELB", metric=metric,
             dimensions={"LoadBalancer": pick(inputs.balancers.load_balancer_full_names, number)},
             statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=10,
-            notify=topic.arn, **PER_MINUTE,
+            notify=topic.arn, window=PER_MINUTE,
         )
         for number in range(inputs.count)
         for kind, metric, whose in (
@@ -100,21 +100,21 @@ def add_database_alarms(
         description=f"Database CPU above {limits.database_cpu_alarm_percent} %",
         namespace="AWS/RDS", metric="CPUUtilization", dimensions=dimensions,
         statistic="Average", comparison="GreaterThanThreshold",
-        threshold=limits.database_cpu_alarm_percent, notify=topic.arn, **PER_MINUTE,
+        threshold=limits.database_cpu_alarm_percent, notify=topic.arn, window=PER_MINUTE,
     )
     alarm(
         stack, "DatabaseStorageAlarm",
         description=f"Database free storage below {limits.database_free_storage_alarm_gb} GiB",
         namespace="AWS/RDS", metric="FreeStorageSpace", dimensions=dimensions,
         statistic="Minimum", comparison="LessThanThreshold",
-        threshold=limits.database_free_storage_alarm_gb * GIB, notify=topic.arn, **PER_MINUTE,
+        threshold=limits.database_free_storage_alarm_gb * GIB, notify=topic.arn, window=PER_MINUTE,
     )
     alarm(
         stack, "DatabaseConnectionsAlarm",
         description=f"More than {limits.database_connections_alarm} database connections",
         namespace="AWS/RDS", metric="DatabaseConnections", dimensions=dimensions,
         statistic="Maximum", comparison="GreaterThanThreshold",
-        threshold=limits.database_connections_alarm, notify=topic.arn, **PER_MINUTE,
+        threshold=limits.database_connections_alarm, notify=topic.arn, window=PER_MINUTE,
     )
 
 
@@ -136,14 +136,14 @@ def add_cache_alarms(
             description=f"Cache node {number}: engine CPU above {threshold} %",
             namespace="AWS/ElastiCache", metric="EngineCPUUtilization", dimensions=dimensions,
             statistic="Average", comparison="GreaterThanThreshold", threshold=threshold,
-            notify=topic.arn, **PER_MINUTE,
+            notify=topic.arn, window=PER_MINUTE,
         )
         alarm(
             stack, f"CacheEvictionsAlarm{number}",
             description=f"Cache node {number} evicts keys: memory is full",
             namespace="AWS/ElastiCache", metric="Evictions", dimensions=dimensions,
             statistic="Sum", comparison="GreaterThanThreshold", threshold=0,
-            notify=topic.arn, **PER_MINUTE,
+            notify=topic.arn, window=PER_MINUTE,
         )
 
 

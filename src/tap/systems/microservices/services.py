@@ -317,7 +317,7 @@ def add_alarms(
             description=f"{service.name}: average {metric} above {percent} %",
             namespace="AWS/ECS", metric=metric, dimensions=ecs_dimensions,
             statistic="Average", comparison="GreaterThanThreshold", threshold=percent,
-            notify=shared.alarm_topic_arn, **PER_MINUTE,
+            notify=shared.alarm_topic_arn, window=PER_MINUTE,
         )
     alarm(
         stack, f"{prefix}UnhealthyTargetsAlarm",
@@ -328,7 +328,7 @@ def add_alarms(
             "TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
         },
         statistic="Maximum", comparison="GreaterThanOrEqualToThreshold", threshold=1,
-        notify=shared.alarm_topic_arn, **PER_MINUTE,
+        notify=shared.alarm_topic_arn, window=PER_MINUTE,
     )
 
 
