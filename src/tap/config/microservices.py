@@ -531,6 +531,7 @@ class ServiceSettings:
         balancer: the host, or the first segment of the path pattern."""
         if self.host is not None:
             return self.host
+        assert self.path_pattern is not None, "validate() requires a host or a path pattern"
         return self.path_pattern.split("/")[1]
 
     def balancer(self, count: int) -> int:
@@ -578,7 +579,8 @@ class MicroservicesSettings(SystemSettings):
         if balancers > 1:
             for index, service in enumerate(self.services):
                 checks.require(
-                    service.path_pattern is None or _ROUTABLE_PATH.fullmatch(service.path_pattern),
+                    service.path_pattern is None
+                    or _ROUTABLE_PATH.fullmatch(service.path_pattern) is not None,
                     f"services[{index}].path_pattern", service.path_pattern,
                     "does not start with a literal segment, and with load_balancer.count > 1 that "
                     "segment picks the service's load balancer at CloudFront",

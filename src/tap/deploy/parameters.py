@@ -162,15 +162,16 @@ def resolve(
                 f'([{{"ParameterKey": "{name}", "ParameterValue": "..."}}]) or pass '
                 f"--parameter {name}=VALUE (or {name}=file://PATH)"
             )
-        if value.value is not None:
-            check_constraints(value, spec)
+        check_constraints(value, spec)
         values.append(value)
     return values
 
 
 def check_constraints(value: Value, spec: Mapping[str, Any]) -> None:
     """AllowedValues and AllowedPattern, checked here so a bad value stops the deploy
-    before anything is uploaded."""
+    before anything is uploaded. A value kept from the deployed stack is not checked again."""
+    if value.value is None:
+        return
     allowed = spec.get("AllowedValues")
     if allowed is not None and value.value not in allowed:
         raise UserError(f"parameter {value.name} ({value.source}): {value.value!r} is not allowed; "

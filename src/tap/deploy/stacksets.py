@@ -146,8 +146,8 @@ def groups(overrides: Mapping[tuple[str, str], dict[str, str]],
         by_accounts: dict[tuple[str, ...], list[str]] = defaultdict(list)
         for region, accounts in sorted(regions.items()):
             by_accounts[tuple(sorted(accounts))].append(region)
-        for accounts, regions_of in sorted(by_accounts.items()):
-            calls.append((list(accounts), regions_of, json.loads(key)))
+        for named, regions_of in sorted(by_accounts.items()):
+            calls.append((list(named), regions_of, json.loads(key)))
     # Named accounts before "" (every account under the OUs), or their overrides would come too late.
     return sorted(calls, key=lambda call: (min(region_order.index(region) for region in call[1]),
                                            "" in call[0]))
