@@ -10,7 +10,6 @@ Retain. Callers add lifecycle rules, access logging and policy statements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs.aws import (
@@ -30,6 +29,7 @@ from troposphere import GetAtt, Ref, s3
 from tap.blocks.arns import arn
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import retain, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 
@@ -164,7 +164,7 @@ def secure_bucket(
     *,
     lifecycle: Lifecycle = Lifecycle(),
     access_logs: AccessLogs | None = None,
-    bucket_name: Any = None,
+    bucket_name: CfnValue = None,
     own_policy: bool = True,
 ) -> SecureBucket:
     """A private bucket with the secure defaults listed in this module's docstring.

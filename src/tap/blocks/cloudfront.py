@@ -25,6 +25,7 @@ from tap.blocks.buckets import Lifecycle, SecureBucket, secure_bucket
 from tap.blocks.iam import BucketRef, LogGroupRef
 from tap.blocks.lifecycle import suppress
 from tap.blocks.naming import unique_name
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 # AWS-managed policies: the same ids in every account.
@@ -80,7 +81,7 @@ class KeySlot:
     by filling and emptying its slot; CloudFront cannot change a key in place."""
 
     suffix: str  # "" for the first slot, so its logical id and name stay as they were
-    encoded_key: Any
+    encoded_key: CfnValue
     condition: str | None = None
 
 
@@ -124,7 +125,7 @@ def signing_key_group(stack: Stack, logical_id: str, slots: list[KeySlot]) -> Si
     return SigningKeys(public_keys, key_group)
 
 
-def viewer_certificate(certificate_arn: Any = None) -> cloudfront.ViewerCertificate:
+def viewer_certificate(certificate_arn: CfnValue = None) -> cloudfront.ViewerCertificate:
     """The distribution's TLS certificate: an ACM certificate (which CloudFront reads only
     from us-east-1) served by SNI with TLS 1.2 at least, or CloudFront's own *.cloudfront.net
     certificate when `certificate_arn` is None."""
@@ -150,7 +151,7 @@ def viewer_function(stack: Stack, logical_id: str, code: str, comment: str) -> c
     )
 
 
-def access_logs_to_s3(stack: Stack, logical_id: str, distribution: Any, bucket_arn: Any) -> None:
+def access_logs_to_s3(stack: Stack, logical_id: str, distribution: Any, bucket_arn: CfnValue) -> None:
     """Standard logging (v2): CloudWatch vended-log delivery into a bucket, no ACLs needed.
 
     The bucket policy must allow delivery.logs.amazonaws.com (see

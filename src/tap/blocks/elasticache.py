@@ -12,7 +12,7 @@ DeletionPolicy/UpdateReplacePolicy Snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from troposphere import GetAtt, Ref, elasticache
 
@@ -20,6 +20,7 @@ from tap.blocks.iam import SecretRef
 from tap.blocks.lifecycle import snapshot
 from tap.blocks.logs import log_group
 from tap.blocks.secrets import generated_secret, resolve
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 CACHE_PORT = 6379
@@ -60,7 +61,7 @@ class Cache:
 
 
 def replication_group(
-    stack: Stack, logical_id: str, spec: CacheSpec, *, subnets: Any, security_groups: list[Any]
+    stack: Stack, logical_id: str, spec: CacheSpec, *, subnets: CfnValue, security_groups: list[CfnValue]
 ) -> Cache:
     if spec.node_count < 2:
         raise ValueError("automatic failover needs at least two nodes")

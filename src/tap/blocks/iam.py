@@ -27,6 +27,7 @@ from awacs.aws import (
 from troposphere import GetAtt, Join, Ref, iam
 
 from tap.blocks import actions
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 _SID = re.compile(r"[A-Za-z0-9]+")
@@ -38,8 +39,8 @@ _SID = re.compile(r"[A-Za-z0-9]+")
 @dataclass(frozen=True)
 class BucketRef:
     label: str
-    name: Any
-    arn: Any
+    name: CfnValue
+    arn: CfnValue
 
     @property
     def objects_arn(self) -> Join:
@@ -49,8 +50,8 @@ class BucketRef:
 @dataclass(frozen=True)
 class TableRef:
     label: str
-    name: Any
-    arn: Any
+    name: CfnValue
+    arn: CfnValue
 
     @property
     def indexes_arn(self) -> Join:
@@ -60,14 +61,14 @@ class TableRef:
 @dataclass(frozen=True)
 class SecretRef:
     label: str
-    arn: Any
+    arn: CfnValue
 
 
 @dataclass(frozen=True)
 class LogGroupRef:
     label: str
-    name: Any
-    arn: Any  # GetAtt LogGroup.Arn, which ends in ":*" and so covers its streams
+    name: CfnValue
+    arn: CfnValue  # GetAtt LogGroup.Arn, which ends in ":*" and so covers its streams
 
 
 # --- roles -----------------------------------------------------------------
@@ -126,7 +127,7 @@ class Role:
         self,
         sid: str,
         allowed: tuple[Action, ...] | list[Action],
-        resources: list[Any],
+        resources: list[CfnValue],
         condition: Condition | None = None,
     ) -> None:
         """Allow `allowed` on `resources`; each statement id may be used once."""
@@ -225,8 +226,8 @@ class RepositoryRef:
     """An ECR repository: `grant_read` pulls images, `grant_write` pushes them."""
 
     label: str
-    name: Any
-    arn: Any
+    name: CfnValue
+    arn: CfnValue
 
 
 @_grant_read.register
@@ -247,7 +248,7 @@ def grant_ecr_login(role: Role) -> None:
         role.allow("AuthorizeEcr", actions.ECR_AUTHORIZE, ["*"])
 
 
-def grant_pass_role(role: Role, passed: list[Any], service: str) -> None:
+def grant_pass_role(role: Role, passed: list[CfnValue], service: str) -> None:
     """Let the role hand the `passed` role ARNs to `service` (such as ecs-tasks.amazonaws.com)
     and to nothing else."""
     role.allow(

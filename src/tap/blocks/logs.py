@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import GetAtt, Ref, logs
 
 from tap.blocks.iam import LogGroupRef
 from tap.blocks.lifecycle import retain, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 
@@ -28,7 +28,7 @@ def log_group(
     logical_id: str,
     retention_days: int,
     *,
-    name: Any = None,
+    name: CfnValue = None,
 ) -> LogGroup:
     """A log group with a retention period, retained on delete and replace.
 

@@ -31,6 +31,7 @@ from troposphere import GetAtt, Join, Ref, Sub, cloudwatch, kms, sns
 from tap import names
 from tap.blocks.arns import arn
 from tap.blocks.lifecycle import retain
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 Comparison = Literal[
@@ -143,11 +144,11 @@ def alarm(
     stack: Stack,
     logical_id: str,
     *,
-    notify: Any,
+    notify: CfnValue,
     description: str,
     namespace: str,
     metric: str,
-    dimensions: Mapping[str, Any],
+    dimensions: Mapping[str, CfnValue],
     threshold: float,
     statistic: str = "Sum",
     comparison: Comparison = "GreaterThanOrEqualToThreshold",
@@ -213,7 +214,7 @@ def metric_widget(
 
 
 def dashboard(
-    stack: Stack, logical_id: str, widgets: list[dict[str, Any]], **variables: Any
+    stack: Stack, logical_id: str, widgets: list[dict[str, Any]], **variables: CfnValue
 ) -> cloudwatch.Dashboard:
     """One dashboard; the body is JSON with ${...} placeholders filled by Fn::Sub."""
     body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))

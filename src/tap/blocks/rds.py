@@ -14,13 +14,14 @@ Multi-AZ and deletion protection are the caller's choice (production).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from troposphere import GetAtt, Ref, rds
 
 from tap.blocks.arns import aws_managed_policy
 from tap.blocks.iam import Role, service_trust
 from tap.blocks.lifecycle import snapshot, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 POSTGRES_PORT = 5432
@@ -70,7 +71,7 @@ class Postgres:
 
 
 def postgres_instance(
-    stack: Stack, logical_id: str, spec: PostgresSpec, *, subnets: Any, security_groups: list[Any]
+    stack: Stack, logical_id: str, spec: PostgresSpec, *, subnets: CfnValue, security_groups: list[CfnValue]
 ) -> Postgres:
     subnet_group = stack.add(
         rds.DBSubnetGroup(

@@ -26,6 +26,7 @@ from troposphere import GetAtt, Ref, Sub, apigateway, awslambda
 from tap.blocks.arns import arn
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import log_group
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack, camel
 
 # Each line is one JSON object per request. $context.identity.apiKeyId is the
@@ -84,7 +85,7 @@ class Route:
 
     method: str
     path: str
-    function_arn: Any
+    function_arn: CfnValue
     body_schema: dict | None = None  # JSON schema (draft 4) of the request body
     model_name: str | None = None
     iam_auth: bool = False  # SigV4-signed IAM principals instead of an API key

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import Sub, Tags, ec2
 
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 # ICMP type 252 code 86 does not exist: a rule that matches no packet.
@@ -31,9 +31,9 @@ class Rule:
     description: str
     port: int
     to_port: int | None = None
-    cidr: Any = None
-    group: Any = None
-    prefix_list: Any = None
+    cidr: CfnValue = None
+    group: CfnValue = None
+    prefix_list: CfnValue = None
 
     def __post_init__(self) -> None:
         if not self.description.strip():
@@ -74,7 +74,7 @@ def security_group(
     logical_id: str,
     description: str,
     *,
-    vpc_id: Any,
+    vpc_id: CfnValue,
     ingress: Sequence[Rule] = (),
     egress: Sequence[Rule] = (),
 ) -> ec2.SecurityGroup:

@@ -25,6 +25,7 @@ from typing import Any
 
 from troposphere import Ref
 
+from tap.cfnvalue import CfnValue
 from tap.config import checks
 from tap.config.microservices import (
     MicroservicesSettings,
@@ -41,18 +42,18 @@ from tap.systems.microservices.wiring import arguments, parameter_name, wire
 class AccountInputs:
     """The platform-wide settings that name a resource of one account."""
 
-    load_balancer_certificate_arn: Any = wire(
+    load_balancer_certificate_arn: CfnValue = wire(
         "ACM certificate of the load balancer's HTTPS listener (config: "
         "load_balancer.certificate_arn)."
     )
-    cdn_certificate_arn: Any = wire(
+    cdn_certificate_arn: CfnValue = wire(
         "ACM certificate in us-east-1 covering the distribution's aliases (config: "
         "cdn.certificate_arn)."
     )
-    cdn_web_acl_arn: Any = wire(
+    cdn_web_acl_arn: CfnValue = wire(
         "CLOUDFRONT-scope WAF web ACL of the distribution (config: cdn.web_acl_arn)."
     )
-    pipeline_connection_arn: Any = wire(
+    pipeline_connection_arn: CfnValue = wire(
         "GitHub connection the pipelines read source from (config: pipeline.connection_arn)."
     )
 
