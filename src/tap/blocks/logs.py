@@ -42,8 +42,8 @@ def log_group(
     suppress(
         group,
         CKV_AWS_158="Encrypted at rest by CloudWatch Logs with service-owned keys. No "
-        "system passes a customer-managed key today (the block takes kms_key_arn), so who may "
-        "read the logs is decided by IAM alone.",
+        "system uses a customer-managed key today, so who may read the logs is decided by IAM "
+        "alone.",
     )
     retain(group)
     return LogGroup(stack.add(group))
