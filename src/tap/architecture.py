@@ -38,6 +38,7 @@ import subprocess
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -394,6 +395,7 @@ class Tree:
 
     @staticmethod
     def _logical_id(stack: Stack) -> str:
+        assert stack.parent is not None, f"{stack.name} is a root: it has no logical id"
         (logical_id,) = [n.resource.title for n in stack.parent.children if n.stack is stack]
         return logical_id
 
@@ -481,8 +483,8 @@ def fold(tree: Tree) -> Folded:
     owners = _owners(tree, references)
     arrows: Arrows = defaultdict(Flow)
     for reference in references:
-        source, target = _oriented(tree, reference)
-        source, target = owners.get(source, source), owners.get(target, target)
+        oriented = _oriented(tree, reference)
+        source, target = owners.get(oriented[0], oriented[0]), owners.get(oriented[1], oriented[1])
         if source is None or target is None or source == target:
             continue
         if _kept(tree.type_of(source)) and _kept(tree.type_of(target)):
@@ -613,7 +615,9 @@ def numbered_families(keys: Iterable[NodeKey]) -> set[tuple[str, str]]:
     return {family for family, count in seen.items() if count > 1}
 
 
-def diagram_node(tree: Tree, key: NodeKey, families: set[tuple[str, str]] = frozenset()) -> tuple[str, str]:
+def diagram_node(
+    tree: Tree, key: NodeKey, families: AbstractSet[tuple[str, str]] = frozenset()
+) -> tuple[str, str]:
     """(node id, group) of a resource; resources of a shard family share one node per type,
     and so do the numbered resources of one stack."""
     stack, logical_id = key
@@ -690,8 +694,11 @@ def diagram(emission: Emission) -> Diagram:
         ids = (diagram_node(tree, source, families)[0], diagram_node(tree, target, families)[0])
         if ids[0] != ids[1]:
             merged[ids].add(flow)
-    groups, parents, counts = [], {}, defaultdict(int)
+    groups: list[str] = []
+    parents: dict[str, str | None] = {}
+    counts: defaultdict[str, int] = defaultdict(int)
     for stack in list(emission.root.walk())[1:]:  # the root is the whole picture
+        assert stack.parent is not None  # walk() gives the root first
         group = group_of(stack.name)
         counts[group] += 1
         if group not in parents:

@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 from tap import paths
 from tap.lintrules._environment import in_prod
@@ -123,7 +124,8 @@ class Linter:
     """Lints template bytes for one region, reusing one cfn-lint runner."""
 
     def __init__(
-        self, region: str, cache_dir: Path | None | str = "default", workers: int | None = None
+        self, region: str, cache_dir: Path | None | Literal["default"] = "default",
+        workers: int | None = None,
     ):
         """`cache_dir=None` disables the cache; by default it lives in .cache/lint/.
         `workers`: processes for `lint_many` (default: the CPUs this process may use)."""

@@ -189,7 +189,7 @@ def distribution_entries(distribution: str, pins: Mapping[str, str], listed_in: 
             f"{shown(listed_in)}: {distribution} {installed.version} is installed but requirements.txt "
             f"pins {pinned}; run pip install -r requirements.txt"
         )
-    root = Path(installed.locate_file("")).resolve()
+    root = Path(str(installed.locate_file(""))).resolve()
     entries = {}
     for record in installed.files or ():
         relative = record.as_posix()

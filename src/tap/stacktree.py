@@ -53,7 +53,8 @@ _STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 class Rule(Protocol):
     """What a configured parameter's value must look like (a `tap.config.checks.Pattern`)."""
 
-    allowed: str  # shown to whoever gives a value that does not match
+    @property
+    def allowed(self) -> str: ...  # shown to whoever gives a value that does not match
 
     @property
     def allowed_pattern(self) -> str: ...
@@ -62,11 +63,16 @@ class Rule(Protocol):
 class Asset(Protocol):
     """Bytes a deploy uploads to the artefact bucket under `s3_key`."""
 
-    kind: str
-    name: str
-    data: bytes
-    sha256: str
-    s3_key: str
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def s3_key(self) -> str: ...
 
 
 def camel(name: str) -> str:

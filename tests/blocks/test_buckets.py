@@ -54,16 +54,6 @@ def test_default_encryption_is_sse_s3(stack):
     assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
 
 
-def test_a_kms_key_switches_to_sse_kms_with_a_bucket_key(stack):
-    secure_bucket(stack, "Data", kms_key_arn="arn-of-key")
-    bucket, _ = bucket_and_policy(stack)
-    rule = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-    assert rule == {
-        "BucketKeyEnabled": True,
-        "ServerSideEncryptionByDefault": {"KMSMasterKeyID": "arn-of-key", "SSEAlgorithm": "aws:kms"},
-    }
-
-
 def test_versioning_is_on(stack):
     secure_bucket(stack, "Data")
     bucket, _ = bucket_and_policy(stack)

@@ -15,6 +15,7 @@ from tap.blocks.cloudfront import (
     edge_web_acl,
     origin_access_control,
     signing_key_group,
+    viewer_certificate,
     viewer_function,
 )
 from tap.blocks.iam import LogGroupRef
@@ -147,3 +148,15 @@ def test_web_acl_logs_never_contain_the_redacted_headers(stack):
     assert logging["RedactedFields"] == [
         {"SingleHeader": {"Name": "authorization"}}, {"SingleHeader": {"Name": "x-api-key"}},
     ]
+
+
+def test_viewer_certificate_without_an_arn_is_cloudfronts_own():
+    assert viewer_certificate().to_dict() == {"CloudFrontDefaultCertificate": True}
+
+
+def test_viewer_certificate_with_an_arn_serves_it_by_sni_with_tls_1_2_at_least():
+    assert viewer_certificate(Ref("Certificate")).to_dict() == {
+        "AcmCertificateArn": {"Ref": "Certificate"},
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }

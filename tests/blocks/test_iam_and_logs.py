@@ -16,7 +16,6 @@ from tap.blocks.iam import (
     grant_read_write,
     grant_tracing,
     grant_write,
-    partition_arn,
 )
 from tap.blocks.logs import log_group
 from tap.stacktree import Stack
@@ -110,23 +109,9 @@ def test_a_role_without_grants_has_no_inline_policy(stack, role):
     assert "Policies" not in only_resource(as_dict(stack), "AWS::IAM::Role")["Properties"]
 
 
-def test_partition_arn_never_hard_codes_partition_region_or_account():
-    assert partition_arn("logs", "log-group:x").to_dict() == {
-        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:x"
-    }
-    assert partition_arn("iam", "role/x", region=False).to_dict() == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/x"
-    }
-
-
 def test_log_group_has_retention_and_is_retained(stack):
     log_group(stack, "AppLogs", 14)
     group = only_resource(as_dict(stack), "AWS::Logs::LogGroup")
     assert group["Properties"]["RetentionInDays"] == 14
     assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
     assert "LogGroupName" not in group["Properties"]
-
-
-def test_log_group_takes_a_kms_key(stack):
-    log_group(stack, "AppLogs", 14, kms_key_arn="key-arn")
-    assert only_resource(as_dict(stack), "AWS::Logs::LogGroup")["Properties"]["KmsKeyId"] == "key-arn"

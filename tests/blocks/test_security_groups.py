@@ -101,6 +101,12 @@ def test_a_rule_needs_exactly_one_peer(peers):
         Rule("bad", 443, **peers).as_egress()
 
 
+@pytest.mark.parametrize("description", ["", "   "])
+def test_a_rule_without_a_description_is_refused(description):
+    with pytest.raises(ValueError, match="port 443 needs a description"):
+        Rule(description, 443, cidr="10.0.0.0/8")
+
+
 def test_group_is_in_the_vpc_with_a_stack_scoped_name_tag_and_no_physical_name(stack):
     security_group(stack, "Db", "database", vpc_id=Ref("Vpc"))
     props = group_of(stack)

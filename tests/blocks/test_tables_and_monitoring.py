@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tap.blocks.monitoring import alarm, alarm_topic
+from tap.blocks.monitoring import alarm, alarm_topic, dashboard, metric_widget
 from tap.blocks.tables import Index, Key, table
 from tap.stacktree import Stack
 from tests.helpers import as_dict, only_resource, statement_by_sid
@@ -62,3 +64,18 @@ def test_alarm_uses_percentiles_as_extended_statistics():
     props = as_dict(stack)["Resources"]["Slow"]["Properties"]
     assert props["ExtendedStatistic"] == "p99" and "Statistic" not in props
     assert [d["Name"] for d in props["Dimensions"]] == ["A", "B"]
+
+
+def test_metric_widget_is_placed_only_when_asked():
+    assert "x" not in metric_widget("Errors", [["AWS/Lambda", "Errors"]])
+    placed = metric_widget("Errors", [["AWS/Lambda", "Errors"]], at=(12, 6))
+    assert (placed["x"], placed["y"]) == (12, 6)
+
+
+def test_dashboard_body_is_sorted_json_filled_by_sub():
+    stack = Stack("monitoring", "m")
+    dashboard(stack, "Board", [metric_widget("Calls", [["AWS/Lambda", "Invocations", "FunctionName", "${Fn}"]])],
+              Fn="name")
+    body = only_resource(as_dict(stack), "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert body[1] == {"Fn": "name"}
+    assert body[0] == json.dumps(json.loads(body[0]), sort_keys=True, separators=(",", ":"))

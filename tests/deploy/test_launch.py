@@ -22,7 +22,7 @@ PEM = ("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA
        "pc0otu0H4reALHZqKfrnsbQA86UJJ9VDkjux9UJJe8EEQ27XjqMyFKL9xayTrvpe+/==\n-----END PUBLIC KEY-----\n")
 DECLARED = {
     "SigningPublicKey": {"Type": "String"},
-    "CloudFrontPrefixListId": {"Type": "String"},
+    "AlarmEmail": {"Type": "String"},
     "ArtifactBucket": {"Type": "String", "Default": ""},
     "DatabasePassword": {"Type": "String", "NoEcho": "true"},
 }
@@ -45,12 +45,12 @@ def link(values, **given):
 
 def test_the_link_decodes_back_to_the_template_the_name_and_every_value():
     made = link([Value("SigningPublicKey", PEM, "--parameter"),
-                 Value("CloudFrontPrefixListId", "pl-3b927c52", "looked up in the account")])
+                 Value("AlarmEmail", "ops@example.com", "config/distribution/dev.toml")])
     host, region, fields = decoded(made.url)
     assert (host, region) == ("eu-west-1.console.aws.amazon.com", "eu-west-1")
     assert fields == {"templateURL": TEMPLATE_URL, "stackName": "tap-distribution-dev",
-                      "param_SigningPublicKey": PEM, "param_CloudFrontPrefixListId": "pl-3b927c52"}
-    assert made.filled == ("CloudFrontPrefixListId", "SigningPublicKey") and made.left_out == ()
+                      "param_SigningPublicKey": PEM, "param_AlarmEmail": "ops@example.com"}
+    assert made.filled == ("AlarmEmail", "SigningPublicKey") and made.left_out == ()
 
 
 def test_plus_slash_equals_spaces_and_line_breaks_are_percent_encoded():
@@ -77,10 +77,10 @@ def test_a_no_echo_value_never_enters_the_link_and_is_named():
 def test_a_value_that_would_make_the_link_too_long_is_left_for_the_person():
     long_key = "-----BEGIN PUBLIC KEY-----\n" + "A" * 3000 + "\n-----END PUBLIC KEY-----\n"
     made = link([Value("SigningPublicKey", long_key, "config/distribution/dev.parameters.json"),
-                 Value("CloudFrontPrefixListId", "pl-3b927c52", "looked up in the account")])
+                 Value("AlarmEmail", "ops@example.com", "config/distribution/dev.toml")])
     assert len(made.url) <= LINK_LIMIT
     _, _, fields = decoded(made.url)
-    assert fields["param_CloudFrontPrefixListId"] == "pl-3b927c52" and "param_SigningPublicKey" not in fields
+    assert fields["param_AlarmEmail"] == "ops@example.com" and "param_SigningPublicKey" not in fields
     (left,) = made.left_out
     assert left.name == "SigningPublicKey"
     assert "would take the link past 2,048; paste it on the page" in left.reason
@@ -93,10 +93,10 @@ def test_a_2048_bit_pem_key_fits():
 
 def test_a_value_kept_from_the_deployed_stack_is_filled_from_it_unless_masked():
     kept = [Value("SigningPublicKey", None, "kept from the deployed stack"),
-            Value("CloudFrontPrefixListId", None, "kept from the deployed stack")]
-    made = link(kept, deployed={"SigningPublicKey": PEM, "CloudFrontPrefixListId": "****"})
+            Value("AlarmEmail", None, "kept from the deployed stack")]
+    made = link(kept, deployed={"SigningPublicKey": PEM, "AlarmEmail": "****"})
     assert decoded(made.url)[2]["param_SigningPublicKey"] == PEM
-    assert [left.name for left in made.left_out] == ["CloudFrontPrefixListId"]
+    assert [left.name for left in made.left_out] == ["AlarmEmail"]
 
 
 def test_other_partitions_have_their_own_console():

@@ -1,13 +1,11 @@
-"""Deploy-time parameters: the per-environment file, --parameter overrides, lookups, and
+"""Deploy-time parameters: the per-environment file, --parameter overrides, the config, and
 one clear refusal for a value that is missing, unknown or not allowed."""
 
 from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tap.deploy import parameters
 from tap.deploy.artifacts import Release
@@ -28,8 +26,8 @@ DECLARED = {
 FILE = "config/distribution/dev.parameters.json"
 
 
-def resolve(file_values=None, overrides=None, lookups=None, deployed=frozenset(), declared=DECLARED):
-    return parameters.resolve(declared, file_values or {}, FILE, overrides or {}, lookups or {}, deployed)
+def resolve(file_values=None, overrides=None, deployed=frozenset(), declared=DECLARED):
+    return parameters.resolve(declared, file_values or {}, FILE, overrides or {}, deployed)
 
 
 def write(path, document) -> None:
@@ -67,18 +65,6 @@ def test_a_required_parameter_without_a_value_names_the_parameter_and_the_file()
 def test_a_deployed_stack_keeps_its_value_when_none_is_given():
     (value,) = resolve(deployed=frozenset({"SigningPublicKey"}))
     assert value.as_cloudformation() == {"ParameterKey": "SigningPublicKey", "UsePreviousValue": True}
-
-
-def test_lookups_fill_what_the_account_knows():
-    declared = {"CloudFrontPrefixListId": {"Type": "String", "AllowedPattern": r"^pl-[0-9a-f]{8,17}$"}}
-    values = resolve(declared=declared, lookups={"CloudFrontPrefixListId": lambda: "pl-3b927c52"})
-    assert values == [Value("CloudFrontPrefixListId", "pl-3b927c52", "looked up in the account")]
-
-
-@mock_aws
-def test_the_cloudfront_prefix_list_is_found_by_name():
-    ec2 = boto3.client("ec2", region_name="eu-west-1")
-    assert parameters.cloudfront_prefix_list_id(ec2).startswith("pl-")
 
 
 @pytest.mark.parametrize("given, message", [
@@ -134,7 +120,7 @@ WITH_CERTIFICATE = {
 
 def resolve_configured(file_values=None, overrides=None, deployed=frozenset()):
     return parameters.resolve(
-        WITH_CERTIFICATE, file_values or {}, FILE, overrides or {}, {}, deployed,
+        WITH_CERTIFICATE, file_values or {}, FILE, overrides or {}, deployed,
         configured={"CdnCertificateArn": CERTIFICATE}, configured_label=CONFIG)
 
 
@@ -186,16 +172,16 @@ def test_a_release_passes_its_manifests_config_values_labelled_with_the_config_f
     (config_dir / "distribution").mkdir(parents=True)
     write(config_dir / "distribution" / "prod.parameters.json",
           [{"ParameterKey": "SigningPublicKey", "ParameterValue": PEM}])
-    values = {value.name: value for value in parameters.for_release(release, config_dir, {}, {})}
+    values = {value.name: value for value in parameters.for_release(release, config_dir, {})}
     assert values["CdnCertificateArn"] == Value("CdnCertificateArn", release.manifest["parameters"]["CdnCertificateArn"],
                                                 "config/distribution/prod.toml")
     assert values["SigningPublicKey"].source == "config/distribution/prod.parameters.json"
-    overridden = parameters.for_release(release, config_dir, {"CdnCertificateArn": OTHER}, {})
+    overridden = parameters.for_release(release, config_dir, {"CdnCertificateArn": OTHER})
     assert certificate(overridden) == Value("CdnCertificateArn", OTHER, "--parameter")
 
 
 def test_a_release_without_configured_values_passes_none(tmp_path):
     release = release_of("distribution/dev")
     assert release.manifest["parameters"] == {}
-    values = parameters.for_release(release, tmp_path / "config", {"SigningPublicKey": PEM}, {})
+    values = parameters.for_release(release, tmp_path / "config", {"SigningPublicKey": PEM})
     assert [value.name for value in values] == ["SigningPublicKey"]

@@ -99,11 +99,11 @@ def test_overrides_file_is_checked_per_account(tmp_path):
 
 def test_instances_with_the_same_overrides_go_in_one_call_in_region_order():
     overrides = {("111111111111", "us-east-1"): {}, ("222222222222", "us-east-1"): {},
-                 ("111111111111", "eu-west-1"): {"CloudFrontPrefixListId": "pl-4fa04526"},
-                 ("222222222222", "eu-west-1"): {"CloudFrontPrefixListId": "pl-4fa04526"}}
+                 ("111111111111", "eu-west-1"): {"AlarmEmail": "eu@example.com"},
+                 ("222222222222", "eu-west-1"): {"AlarmEmail": "eu@example.com"}}
     assert stacksets.groups(overrides, ["us-east-1", "eu-west-1"]) == [
         (["111111111111", "222222222222"], ["us-east-1"], {}),
-        (["111111111111", "222222222222"], ["eu-west-1"], {"CloudFrontPrefixListId": "pl-4fa04526"}),
+        (["111111111111", "222222222222"], ["eu-west-1"], {"AlarmEmail": "eu@example.com"}),
     ]
 
 

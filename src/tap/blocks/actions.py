@@ -1,10 +1,9 @@
 """The IAM action lists behind every grant, in one place so they can be reviewed together."""
 
-from awacs import apigateway, dynamodb, kms, logs, s3, secretsmanager, xray
+from awacs import apigateway, dynamodb, logs, s3, secretsmanager, xray
 
 S3_READ = (s3.GetObject, s3.GetObjectVersion)
 S3_WRITE = (s3.PutObject, s3.AbortMultipartUpload)
-S3_LIST = (s3.ListBucket,)
 
 DYNAMODB_READ = (
     dynamodb.GetItem,
@@ -30,9 +29,6 @@ SECRET_READ = (secretsmanager.GetSecretValue,)
 # API Gateway's control plane authorises by HTTP verb on a resource path:
 # GET on /apikeys/<id> reads a key (its customerId), never its value unless asked.
 APIGATEWAY_READ = (apigateway.GET,)
-
-KMS_DECRYPT = (kms.Decrypt,)
-KMS_ENCRYPT = (kms.Encrypt, kms.GenerateDataKey, kms.Decrypt)
 
 LOGS_WRITE = (logs.CreateLogStream, logs.PutLogEvents)
 # Lambda@Edge replicas create their own log group in whichever region runs them.

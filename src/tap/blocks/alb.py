@@ -14,12 +14,11 @@ Secure defaults:
 
 from __future__ import annotations
 
-from typing import Any
-
 from troposphere import GetAtt, Ref
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from tap.blocks.lifecycle import suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -29,9 +28,9 @@ def application_load_balancer(
     stack: Stack,
     logical_id: str,
     *,
-    subnets: Any,
-    security_groups: list[Any],
-    log_bucket: Any,
+    subnets: CfnValue,
+    security_groups: list[CfnValue],
+    log_bucket: CfnValue,
     log_prefix: str,
     deletion_protection: bool,
     internal: bool,
@@ -72,7 +71,7 @@ def _not_found() -> elbv2.Action:
 
 
 def listeners(
-    stack: Stack, balancer: elbv2.LoadBalancer, *, certificate_arn: Any | None
+    stack: Stack, balancer: elbv2.LoadBalancer, *, certificate_arn: CfnValue | None
 ) -> elbv2.Listener:
     """Add the listeners (logical ids start with the balancer's); returns the one service
     rules attach to."""
@@ -124,7 +123,7 @@ def listeners(
 
 
 def ip_target_group(
-    stack: Stack, logical_id: str, *, vpc_id: Any, port: int, health_check_path: str
+    stack: Stack, logical_id: str, *, vpc_id: CfnValue, port: int, health_check_path: str
 ) -> elbv2.TargetGroup:
     group = elbv2.TargetGroup(
         logical_id,
@@ -151,7 +150,7 @@ def forward_rule(
     stack: Stack,
     logical_id: str,
     *,
-    listener_arn: Any,
+    listener_arn: CfnValue,
     priority: int,
     target_group: elbv2.TargetGroup,
     path_pattern: str | None = None,

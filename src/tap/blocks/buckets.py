@@ -10,7 +10,6 @@ Retain. Callers add lifecycle rules, access logging and policy statements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs.aws import (
@@ -25,10 +24,12 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, Sub, s3
+from troposphere import GetAtt, Ref, s3
 
+from tap.blocks.arns import arn
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import retain, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 
@@ -148,20 +149,11 @@ def _lifecycle_rules(lifecycle: Lifecycle) -> list[s3.LifecycleRule]:
     return rules
 
 
-def _encryption(kms_key_arn: Any) -> s3.BucketEncryption:
-    if kms_key_arn is None:
-        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-        return s3.BucketEncryption(
-            ServerSideEncryptionConfiguration=[
-                s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default)
-            ]
-        )
-    default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=kms_key_arn)
+def _encryption() -> s3.BucketEncryption:
+    default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
     return s3.BucketEncryption(
         ServerSideEncryptionConfiguration=[
-            s3.ServerSideEncryptionRule(
-                ServerSideEncryptionByDefault=default, BucketKeyEnabled=True
-            )
+            s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default)
         ]
     )
 
@@ -172,8 +164,7 @@ def secure_bucket(
     *,
     lifecycle: Lifecycle = Lifecycle(),
     access_logs: AccessLogs | None = None,
-    kms_key_arn: Any = None,
-    bucket_name: Any = None,
+    bucket_name: CfnValue = None,
     own_policy: bool = True,
 ) -> SecureBucket:
     """A private bucket with the secure defaults listed in this module's docstring.
@@ -183,7 +174,7 @@ def secure_bucket(
     """
     bucket = s3.Bucket(
         logical_id,
-        BucketEncryption=_encryption(kms_key_arn),
+        BucketEncryption=_encryption(),
         PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
             BlockPublicAcls=True,
             BlockPublicPolicy=True,
@@ -251,7 +242,7 @@ def vended_log_delivery_statements(bucket: BucketRef) -> list[Statement]:
     """What CloudWatch Logs' delivery service needs to write vended logs into `bucket`."""
     this_account = StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
     log_sources = ArnLike(
-        "aws:SourceArn", Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*")
+        "aws:SourceArn", arn("logs", "*")
     )
     service = Principal("Service", ["delivery.logs.amazonaws.com"])
     return [

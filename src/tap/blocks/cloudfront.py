@@ -20,10 +20,12 @@ from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from troposphere import GetAtt, If, NoValue, Ref, Sub, cloudfront, logs, s3, wafv2
 
+from tap.blocks.arns import arn
 from tap.blocks.buckets import Lifecycle, SecureBucket, secure_bucket
 from tap.blocks.iam import BucketRef, LogGroupRef
 from tap.blocks.lifecycle import suppress
 from tap.blocks.naming import unique_name
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 # AWS-managed policies: the same ids in every account.
@@ -35,8 +37,8 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def distribution_arn(distribution: Any) -> Sub:
-    return Sub(
-        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}",
+    return arn(
+        "cloudfront", "distribution/${Distribution}", region="",
         Distribution=Ref(distribution) if hasattr(distribution, "title") else distribution,
     )
 
@@ -79,7 +81,7 @@ class KeySlot:
     by filling and emptying its slot; CloudFront cannot change a key in place."""
 
     suffix: str  # "" for the first slot, so its logical id and name stay as they were
-    encoded_key: Any
+    encoded_key: CfnValue
     condition: str | None = None
 
 
@@ -123,6 +125,19 @@ def signing_key_group(stack: Stack, logical_id: str, slots: list[KeySlot]) -> Si
     return SigningKeys(public_keys, key_group)
 
 
+def viewer_certificate(certificate_arn: CfnValue = None) -> cloudfront.ViewerCertificate:
+    """The distribution's TLS certificate: an ACM certificate (which CloudFront reads only
+    from us-east-1) served by SNI with TLS 1.2 at least, or CloudFront's own *.cloudfront.net
+    certificate when `certificate_arn` is None."""
+    if certificate_arn is None:
+        return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
+    return cloudfront.ViewerCertificate(
+        AcmCertificateArn=certificate_arn,
+        SslSupportMethod="sni-only",
+        MinimumProtocolVersion="TLSv1.2_2021",
+    )
+
+
 def viewer_function(stack: Stack, logical_id: str, code: str, comment: str) -> cloudfront.Function:
     """A published CloudFront Function (cloudfront-js-2.0) for viewer events."""
     return stack.add(
@@ -136,7 +151,7 @@ def viewer_function(stack: Stack, logical_id: str, code: str, comment: str) -> c
     )
 
 
-def access_logs_to_s3(stack: Stack, logical_id: str, distribution: Any, bucket_arn: Any) -> None:
+def access_logs_to_s3(stack: Stack, logical_id: str, distribution: Any, bucket_arn: CfnValue) -> None:
     """Standard logging (v2): CloudWatch vended-log delivery into a bucket, no ACLs needed.
 
     The bucket policy must allow delivery.logs.amazonaws.com (see
@@ -225,10 +240,7 @@ def edge_web_acl(
         f"{logical_id}Logging",
         ResourceArn=GetAtt(acl, "Arn"),
         # WAF wants the log group ARN without the ":*" that GetAtt Arn carries.
-        LogDestinationConfigs=[Sub(
-            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}",
-            Group=log_group.name,
-        )],
+        LogDestinationConfigs=[arn("logs", "log-group:${Group}", Group=log_group.name)],
     )
     if redacted_headers:
         logging.RedactedFields = [

@@ -23,7 +23,7 @@ Secure defaults:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from tap.blocks.iam import (
     grant_write,
     service_trust,
 )
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -87,7 +88,7 @@ class SecretValue:
     json_key: str | None = None
 
     @property
-    def value_from(self) -> Any:
+    def value_from(self) -> CfnValue:
         if self.json_key is None:
             return self.secret.arn
         return Sub(f"${{Secret}}:{self.json_key}::", Secret=self.secret.arn)
@@ -99,11 +100,11 @@ class Container:
 
     name: str
     repository: RepositoryRef
-    repository_uri: Any
+    repository_uri: CfnValue
     image_tag: str
     port: int
     log_group: LogGroupRef
-    environment: Mapping[str, Any] = field(default_factory=dict)
+    environment: Mapping[str, CfnValue] = field(default_factory=dict)
     secrets: Mapping[str, SecretValue] = field(default_factory=dict)
     read_only_root_filesystem: bool = True
 
@@ -184,15 +185,15 @@ def fargate_service(
     stack: Stack,
     logical_id: str,
     *,
-    cluster: Any,
+    cluster: CfnValue,
     task_definition: ecs.TaskDefinition,
     container: Container,
     desired_count: int,
-    subnets: Any,
-    security_groups: list[Any],
+    subnets: CfnValue,
+    security_groups: list[CfnValue],
     target_group: Any,
     capacity_provider: str = "FARGATE",
-    depends_on: list[Any] = (),
+    depends_on: Sequence[Any] = (),
 ) -> ecs.Service:
     """A service behind `target_group`. `depends_on` must name the listener rule that
     forwards to the target group: ECS refuses a target group no listener uses."""
@@ -237,7 +238,7 @@ def cpu_autoscaling(
     stack: Stack,
     prefix: str,
     *,
-    cluster_name: Any,
+    cluster_name: CfnValue,
     service: ecs.Service,
     minimum: int,
     maximum: int,

@@ -25,6 +25,7 @@ from awacs.helpers.trust import get_lambda_edge_assumerole_policy
 from troposphere import Ref, Sub, awslambda, iam
 
 from tap.blocks import actions
+from tap.blocks.arns import arn
 from tap.blocks.functions import PYTHON_RUNTIME, function_code
 from tap.blocks.iam import Role
 from tap.blocks.lifecycle import retain, suppress
@@ -134,9 +135,8 @@ def _add_log_permissions(
     # A separate policy resource: the log group name contains the function's
     # name, and the function needs the role first, so an inline policy on the
     # role would be a circular dependency.
-    replica_groups = Sub(
-        "arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/aws/lambda/us-east-1.${Function}:*",
-        Function=Ref(function),
+    replica_groups = arn(
+        "logs", "log-group:/aws/lambda/us-east-1.${Function}:*", region="*", Function=Ref(function)
     )
     return stack.add(
         iam.PolicyType(

@@ -12,7 +12,7 @@ DeletionPolicy/UpdateReplacePolicy Snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from troposphere import GetAtt, Ref, elasticache
 
@@ -20,6 +20,7 @@ from tap.blocks.iam import SecretRef
 from tap.blocks.lifecycle import snapshot
 from tap.blocks.logs import log_group
 from tap.blocks.secrets import generated_secret, resolve
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 CACHE_PORT = 6379
@@ -29,13 +30,20 @@ AUTH_TOKEN_KEY = "token"
 class CacheSpec(Protocol):
     """What the group is made of (tap.config.microservices.CacheSettings is one)."""
 
-    engine: str
-    engine_version: str
-    parameter_group_family: str
-    node_type: str
-    node_count: int
-    snapshot_retention_days: int
-    log_retention_days: int
+    @property
+    def engine(self) -> str: ...
+    @property
+    def engine_version(self) -> str: ...
+    @property
+    def parameter_group_family(self) -> str: ...
+    @property
+    def node_type(self) -> str: ...
+    @property
+    def node_count(self) -> int: ...
+    @property
+    def snapshot_retention_days(self) -> int: ...
+    @property
+    def log_retention_days(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ class Cache:
 
 
 def replication_group(
-    stack: Stack, logical_id: str, spec: CacheSpec, *, subnets: Any, security_groups: list[Any]
+    stack: Stack, logical_id: str, spec: CacheSpec, *, subnets: CfnValue, security_groups: list[CfnValue]
 ) -> Cache:
     if spec.node_count < 2:
         raise ValueError("automatic failover needs at least two nodes")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import GetAtt, Ref, awslambda
 
 from tap.blocks.iam import Role, grant_tracing, grant_write, service_trust
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import LogGroup, log_group
+from tap.cfnvalue import CfnValue
 from tap.package import FunctionPackage
 from tap.stacktree import Stack
 
@@ -62,7 +62,7 @@ def python_function(
     handler: str = "handler.handler",
     memory_mb: int = 256,
     timeout_seconds: int = 10,
-    environment: Mapping[str, Any] | None = None,
+    environment: Mapping[str, CfnValue] | None = None,
     reserved_concurrency: int | None = None,
 ) -> PythonFunction:
     """A regional Python function; `environment` must hold no secrets (pass ARNs instead)."""

@@ -24,19 +24,13 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Join, Ref, Sub, iam
+from troposphere import GetAtt, Join, Ref, iam
 
 from tap.blocks import actions
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 _SID = re.compile(r"[A-Za-z0-9]+")
-
-
-def partition_arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> Sub:
-    """An ARN in this stack's partition, region and account; `resource` may use ${...}."""
-    region_part = "${AWS::Region}" if region else ""
-    account_part = "${AWS::AccountId}" if account else ""
-    return Sub(f"arn:${{AWS::Partition}}:{service}:{region_part}:{account_part}:{resource}")
 
 
 # --- handles on resources, possibly living in another nested stack -------
@@ -45,8 +39,8 @@ def partition_arn(service: str, resource: str, *, region: bool = True, account: 
 @dataclass(frozen=True)
 class BucketRef:
     label: str
-    name: Any
-    arn: Any
+    name: CfnValue
+    arn: CfnValue
 
     @property
     def objects_arn(self) -> Join:
@@ -56,8 +50,8 @@ class BucketRef:
 @dataclass(frozen=True)
 class TableRef:
     label: str
-    name: Any
-    arn: Any
+    name: CfnValue
+    arn: CfnValue
 
     @property
     def indexes_arn(self) -> Join:
@@ -67,14 +61,14 @@ class TableRef:
 @dataclass(frozen=True)
 class SecretRef:
     label: str
-    arn: Any
+    arn: CfnValue
 
 
 @dataclass(frozen=True)
 class LogGroupRef:
     label: str
-    name: Any
-    arn: Any  # GetAtt LogGroup.Arn, which ends in ":*" and so covers its streams
+    name: CfnValue
+    arn: CfnValue  # GetAtt LogGroup.Arn, which ends in ":*" and so covers its streams
 
 
 # --- roles -----------------------------------------------------------------
@@ -133,7 +127,7 @@ class Role:
         self,
         sid: str,
         allowed: tuple[Action, ...] | list[Action],
-        resources: list[Any],
+        resources: list[CfnValue],
         condition: Condition | None = None,
     ) -> None:
         """Allow `allowed` on `resources`; each statement id may be used once."""
@@ -227,22 +221,13 @@ def grant_tracing(role: Role) -> None:
 
 
 
-def arn_of(service: str, resource: str, **variables: Any) -> Sub:
-    """An ARN in this stack's partition, region and account; `resource` may use ${...}
-    naming the keyword `variables` (values such as Ref(...) of a resource or parameter)."""
-    return Sub(
-        f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}",
-        **variables,
-    )
-
-
 @dataclass(frozen=True)
 class RepositoryRef:
     """An ECR repository: `grant_read` pulls images, `grant_write` pushes them."""
 
     label: str
-    name: Any
-    arn: Any
+    name: CfnValue
+    arn: CfnValue
 
 
 @_grant_read.register
@@ -263,7 +248,7 @@ def grant_ecr_login(role: Role) -> None:
         role.allow("AuthorizeEcr", actions.ECR_AUTHORIZE, ["*"])
 
 
-def grant_pass_role(role: Role, passed: list[Any], service: str) -> None:
+def grant_pass_role(role: Role, passed: list[CfnValue], service: str) -> None:
     """Let the role hand the `passed` role ARNs to `service` (such as ecs-tasks.amazonaws.com)
     and to nothing else."""
     role.allow(

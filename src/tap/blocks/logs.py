@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import GetAtt, Ref, logs
 
 from tap.blocks.iam import LogGroupRef
 from tap.blocks.lifecycle import retain, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 
@@ -28,26 +28,22 @@ def log_group(
     logical_id: str,
     retention_days: int,
     *,
-    name: Any = None,
-    kms_key_arn: Any = None,
+    name: CfnValue = None,
 ) -> LogGroup:
     """A log group with a retention period, retained on delete and replace.
 
     Let CloudFormation pick the name unless a service dictates it (Lambda@Edge,
     VPC flow logs to a fixed group). Log data is encrypted at rest by
-    CloudWatch Logs; pass `kms_key_arn` for a customer-managed key.
+    CloudWatch Logs with service-owned keys.
     """
     group = logs.LogGroup(logical_id, RetentionInDays=retention_days)
     if name is not None:
         group.LogGroupName = name
-    if kms_key_arn is not None:
-        group.KmsKeyId = kms_key_arn
-    else:
-        suppress(
-            group,
-            CKV_AWS_158="Encrypted at rest by CloudWatch Logs with service-owned keys. No "
-            "system passes a customer-managed key today (the block takes kms_key_arn), so who may "
-            "read the logs is decided by IAM alone.",
-        )
+    suppress(
+        group,
+        CKV_AWS_158="Encrypted at rest by CloudWatch Logs with service-owned keys. No "
+        "system uses a customer-managed key today, so who may read the logs is decided by IAM "
+        "alone.",
+    )
     retain(group)
     return LogGroup(stack.add(group))

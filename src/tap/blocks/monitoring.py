@@ -29,7 +29,9 @@ from awacs.aws import (
 from troposphere import GetAtt, Join, Ref, Sub, cloudwatch, kms, sns
 
 from tap import names
+from tap.blocks.arns import arn
 from tap.blocks.lifecycle import retain
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 Comparison = Literal[
@@ -38,8 +40,18 @@ Comparison = Literal[
 ]
 
 
+@dataclass(frozen=True)
+class Window:
+    """How long an alarm watches: `datapoints` (None: all) of the last `periods` periods
+    of `seconds` each must cross the threshold."""
+
+    seconds: int = 300
+    periods: int = 1
+    datapoints: int | None = None
+
+
 # A window for noisy metrics: fire when 3 of the last 5 one-minute periods cross.
-PER_MINUTE = {"period_seconds": 60, "evaluation_periods": 5, "datapoints_to_alarm": 3}
+PER_MINUTE = Window(seconds=60, periods=5, datapoints=3)
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class AlarmTopic:
 
 
 def _account_root() -> Sub:
-    return Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+    return arn("iam", "root", region="")
 
 
 def _this_account() -> StringEquals:
@@ -132,24 +144,22 @@ def alarm(
     stack: Stack,
     logical_id: str,
     *,
-    notify: Any,
+    notify: CfnValue,
     description: str,
     namespace: str,
     metric: str,
-    dimensions: Mapping[str, Any],
+    dimensions: Mapping[str, CfnValue],
     threshold: float,
     statistic: str = "Sum",
     comparison: Comparison = "GreaterThanOrEqualToThreshold",
-    period_seconds: int = 300,
-    evaluation_periods: int = 1,
-    datapoints_to_alarm: int | None = None,
+    window: Window = Window(),
     missing_data: str = "notBreaching",
 ) -> cloudwatch.Alarm:
     """An alarm that notifies the topic ARN `notify` when it fires and when it clears.
 
     `statistic` is Sum, Average, Maximum, Minimum, SampleCount or a percentile
-    such as p99. It fires when `datapoints_to_alarm` (default: all) of the last
-    `evaluation_periods` periods cross `threshold`. Missing data counts as
+    such as p99. It fires when the `window` (default: one five-minute
+    period) crosses `threshold`. Missing data counts as
     healthy by default: no traffic is not an outage.
     """
     resource = cloudwatch.Alarm(
@@ -161,16 +171,16 @@ def alarm(
             cloudwatch.MetricDimension(Name=name, Value=value)
             for name, value in sorted(dimensions.items())
         ],
-        Period=period_seconds,
-        EvaluationPeriods=evaluation_periods,
+        Period=window.seconds,
+        EvaluationPeriods=window.periods,
         Threshold=threshold,
         ComparisonOperator=comparison,
         TreatMissingData=missing_data,
         AlarmActions=[notify],
         OKActions=[notify],
     )
-    if datapoints_to_alarm is not None:
-        resource.DatapointsToAlarm = datapoints_to_alarm
+    if window.datapoints is not None:
+        resource.DatapointsToAlarm = window.datapoints
     if statistic.startswith("p"):
         resource.ExtendedStatistic = statistic
     else:
@@ -180,10 +190,12 @@ def alarm(
 
 def metric_widget(
     title: str, metrics: list[list[Any]], *, stat: str = "Sum", period: int = 300,
-    width: int = 12, height: int = 6,
+    width: int = 12, height: int = 6, at: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """A time-series widget; metric entries may hold ${Variables} resolved by `dashboard`."""
-    return {
+    """A time-series widget; metric entries may hold ${Variables} resolved by `dashboard`.
+    `at` places it at (x, y) on the dashboard's grid; without it CloudWatch flows the
+    widgets left to right in order."""
+    widget: dict[str, Any] = {
         "type": "metric",
         "width": width,
         "height": height,
@@ -196,10 +208,13 @@ def metric_widget(
             "metrics": metrics,
         },
     }
+    if at is not None:
+        widget["x"], widget["y"] = at
+    return widget
 
 
 def dashboard(
-    stack: Stack, logical_id: str, widgets: list[dict[str, Any]], **variables: Any
+    stack: Stack, logical_id: str, widgets: list[dict[str, Any]], **variables: CfnValue
 ) -> cloudwatch.Dashboard:
     """One dashboard; the body is JSON with ${...} placeholders filled by Fn::Sub."""
     body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))

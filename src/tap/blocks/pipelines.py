@@ -35,20 +35,21 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, Sub, codebuild, codeconnections, codepipeline, iam
+from troposphere import GetAtt, Ref, codebuild, codeconnections, codepipeline, iam
 
 from tap.blocks import actions
+from tap.blocks.arns import arn
 from tap.blocks.iam import (
     BucketRef,
     RepositoryRef,
     Role,
-    arn_of,
     grant_pass_role,
     grant_read_write,
     grant_write,
     service_trust,
 )
 from tap.blocks.logs import log_group
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -71,12 +72,12 @@ def github_oidc_provider(stack: Stack, logical_id: str) -> iam.OIDCProvider:
     )
 
 
-def existing_github_oidc_provider_arn() -> Any:
+def existing_github_oidc_provider_arn() -> CfnValue:
     """The ARN of an OIDC provider for GitHub created earlier in this account."""
-    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}")
+    return arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region="")
 
 
-def github_trust(provider_arn: Any, subjects: Any) -> Policy:
+def github_trust(provider_arn: CfnValue, subjects: CfnValue) -> Policy:
     """A trust policy for GitHub Actions' OIDC tokens issued for STS whose subject is
     `subjects` (one, or a list): `repo:<owner>/<name>:ref:refs/heads/<branch>` for a
     branch, `repo:<owner>/<name>:pull_request` for pull requests. Exact matches only:
@@ -100,7 +101,7 @@ def github_trust(provider_arn: Any, subjects: Any) -> Policy:
 
 
 def github_deploy_role(
-    stack: Stack, logical_id: str, *, provider_arn: Any, repository: str, branch: str, description: str
+    stack: Stack, logical_id: str, *, provider_arn: CfnValue, repository: str, branch: str, description: str
 ) -> Role:
     """A role GitHub Actions may assume only from `repository` on `branch`."""
     trust = github_trust(provider_arn, f"repo:{repository}:ref:refs/heads/{branch}")
@@ -135,7 +136,7 @@ def docker_build_project(
     compute_type: str,
     timeout_minutes: int,
     log_retention_days: int,
-    environment: Mapping[str, Any],
+    environment: Mapping[str, CfnValue],
 ) -> BuildProject:
     """A CodeBuild project, run by a pipeline, that may push only to `repository`."""
     logs = log_group(stack, f"{logical_id}LogGroup", log_retention_days)
@@ -179,10 +180,10 @@ def docker_build_project(
 class EcsTarget:
     """What the deploy stage updates: one ECS service and the roles its tasks use."""
 
-    cluster_name: Any
-    service_name: Any
-    service_arn: Any
-    task_role_arns: list[Any]
+    cluster_name: CfnValue
+    service_name: CfnValue
+    service_arn: CfnValue
+    task_role_arns: list[CfnValue]
 
 
 def ecs_deploy_pipeline(
@@ -190,7 +191,7 @@ def ecs_deploy_pipeline(
     logical_id: str,
     *,
     description: str,
-    connection_arn: Any,
+    connection_arn: CfnValue,
     repository: str,
     branch: str,
     build: BuildProject,
@@ -213,12 +214,12 @@ def ecs_deploy_pipeline(
     role.allow("RunBuild", actions.CODEBUILD_RUN, [build.arn])
     role.allow("UpdateService", actions.ECS_UPDATE_SERVICE, [target.service_arn])
     role.allow("ManageTaskDefinitions", actions.ECS_TASK_DEFINITIONS, ["*"])
-    cluster_arn = arn_of("ecs", "cluster/${Cluster}", Cluster=target.cluster_name)
+    cluster_arn = arn("ecs", "cluster/${Cluster}", Cluster=target.cluster_name)
     role.allow("WatchDeployment", actions.ECS_WATCH_TASKS,
-               [arn_of("ecs", "task/${Cluster}/*", Cluster=target.cluster_name)])
+               [arn("ecs", "task/${Cluster}/*", Cluster=target.cluster_name)])
     role.allow("ListClusterTasks", actions.ECS_LIST_TASKS, ["*"],
                Condition(ArnEquals("ecs:cluster", cluster_arn)))
-    role.allow("TagTaskDefinitions", actions.ECS_TAG_ON_CREATE, [arn_of("ecs", "task-definition/*")],
+    role.allow("TagTaskDefinitions", actions.ECS_TAG_ON_CREATE, [arn("ecs", "task-definition/*")],
                Condition(StringEquals("ecs:CreateAction", "RegisterTaskDefinition")))
     grant_pass_role(role, target.task_role_arns, "ecs-tasks.amazonaws.com")
     pipeline = codepipeline.Pipeline(
@@ -268,5 +269,5 @@ def _stage(
     return codepipeline.Stages(Name=category, Actions=[declaration])
 
 
-def pipeline_arn(pipeline: codepipeline.Pipeline) -> Any:
-    return arn_of("codepipeline", "${Pipeline}", Pipeline=Ref(pipeline))
+def pipeline_arn(pipeline: codepipeline.Pipeline) -> CfnValue:
+    return arn("codepipeline", "${Pipeline}", Pipeline=Ref(pipeline))

@@ -14,12 +14,14 @@ Multi-AZ and deletion protection are the caller's choice (production).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from troposphere import GetAtt, Ref, Sub, rds
+from troposphere import GetAtt, Ref, rds
 
+from tap.blocks.arns import aws_managed_policy
 from tap.blocks.iam import Role, service_trust
 from tap.blocks.lifecycle import snapshot, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 POSTGRES_PORT = 5432
@@ -28,16 +30,26 @@ POSTGRES_PORT = 5432
 class PostgresSpec(Protocol):
     """What the instance is made of (tap.config.microservices.DatabaseSettings is one)."""
 
-    engine_version: str
-    instance_class: str
-    allocated_storage_gb: int
-    max_allocated_storage_gb: int
-    multi_az: bool
-    deletion_protection: bool
-    backup_retention_days: int
-    database_name: str
-    master_username: str
-    performance_insights_retention_days: int
+    @property
+    def engine_version(self) -> str: ...
+    @property
+    def instance_class(self) -> str: ...
+    @property
+    def allocated_storage_gb(self) -> int: ...
+    @property
+    def max_allocated_storage_gb(self) -> int: ...
+    @property
+    def multi_az(self) -> bool: ...
+    @property
+    def deletion_protection(self) -> bool: ...
+    @property
+    def backup_retention_days(self) -> int: ...
+    @property
+    def database_name(self) -> str: ...
+    @property
+    def master_username(self) -> str: ...
+    @property
+    def performance_insights_retention_days(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class Postgres:
 
 
 def postgres_instance(
-    stack: Stack, logical_id: str, spec: PostgresSpec, *, subnets: Any, security_groups: list[Any]
+    stack: Stack, logical_id: str, spec: PostgresSpec, *, subnets: CfnValue, security_groups: list[CfnValue]
 ) -> Postgres:
     subnet_group = stack.add(
         rds.DBSubnetGroup(
@@ -82,7 +94,7 @@ def postgres_instance(
         "Lets RDS Enhanced Monitoring publish OS metrics",
     )
     monitoring.resource.ManagedPolicyArns = [
-        Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+        aws_managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")
     ]
     instance = rds.DBInstance(
         logical_id,

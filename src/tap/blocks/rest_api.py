@@ -23,8 +23,10 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, apigateway, awslambda
 
+from tap.blocks.arns import arn
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import log_group
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack, camel
 
 # Each line is one JSON object per request. $context.identity.apiKeyId is the
@@ -83,7 +85,7 @@ class Route:
 
     method: str
     path: str
-    function_arn: Any
+    function_arn: CfnValue
     body_schema: dict | None = None  # JSON schema (draft 4) of the request body
     model_name: str | None = None
     iam_auth: bool = False  # SigV4-signed IAM principals instead of an API key
@@ -213,10 +215,10 @@ class RestApi:
             Integration=apigateway.Integration(
                 Type="AWS_PROXY",
                 IntegrationHttpMethod="POST",
-                Uri=Sub(
-                    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31"
-                    "/functions/${Function}/invocations",
-                    Function=route.function_arn,
+                # API Gateway's service-integration ARN: "lambda" where an account would be.
+                Uri=arn(
+                    "apigateway", "path/2015-03-31/functions/${Function}/invocations",
+                    account="lambda", Function=route.function_arn,
                 ),
             ),
         )
@@ -249,9 +251,8 @@ class RestApi:
                 Action="lambda:InvokeFunction",
                 FunctionName=route.function_arn,
                 Principal="apigateway.amazonaws.com",
-                SourceArn=Sub(
-                    "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/"
-                    f"{self.stage_name}/{route.method}{route.source_arn_path}",
+                SourceArn=arn(
+                    "execute-api", f"${{Api}}/{self.stage_name}/{route.method}{route.source_arn_path}",
                     Api=Ref(self.api),
                 ),
             )

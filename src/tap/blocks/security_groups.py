@@ -9,11 +9,12 @@ a description.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import Sub, Tags, ec2
 
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 # ICMP type 252 code 86 does not exist: a rule that matches no packet.
@@ -30,9 +31,13 @@ class Rule:
     description: str
     port: int
     to_port: int | None = None
-    cidr: Any = None
-    group: Any = None
-    prefix_list: Any = None
+    cidr: CfnValue = None
+    group: CfnValue = None
+    prefix_list: CfnValue = None
+
+    def __post_init__(self) -> None:
+        if not self.description.strip():
+            raise ValueError(f"the rule for port {self.port} needs a description")
 
     def as_ingress(self) -> ec2.SecurityGroupRule:
         rule = self._rule()
@@ -69,9 +74,9 @@ def security_group(
     logical_id: str,
     description: str,
     *,
-    vpc_id: Any,
-    ingress: list[Rule] = (),
-    egress: list[Rule] = (),
+    vpc_id: CfnValue,
+    ingress: Sequence[Rule] = (),
+    egress: Sequence[Rule] = (),
 ) -> ec2.SecurityGroup:
     group = ec2.SecurityGroup(
         logical_id,

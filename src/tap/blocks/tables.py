@@ -9,12 +9,13 @@ global secondary indexes and an optional TTL attribute.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from troposphere import GetAtt, Ref, dynamodb
 
 from tap.blocks.iam import TableRef
 from tap.blocks.lifecycle import retain, suppress
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
 
 KeyType = Literal["S", "N", "B"]
@@ -74,7 +75,7 @@ def table(
     sort: Key | None = None,
     indexes: tuple[Index, ...] = (),
     ttl_attribute: str | None = None,
-    table_name: Any = None,
+    table_name: CfnValue = None,
     deletion_protection: bool = True,
 ) -> Table:
     """An on-demand table with the secure defaults listed in this module's docstring.

@@ -51,10 +51,6 @@ def each(check: Check) -> Check:
     return Check(f"a list of {check.allowed}", lambda items: all(check.test(item) for item in items))
 
 
-def length_between(low: int, high: int) -> Check:
-    return Check(f"from {low} to {high} items", lambda items: low <= len(items) <= high)
-
-
 def _is_cidr(value: str, shortest: int, longest: int) -> bool:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
@@ -119,11 +115,28 @@ _CERTIFICATE = r"certificate/[0-9a-f-]{36}"
 acm_certificate_arn = arn(
     "acm", _CERTIFICATE, "arn:<partition>:acm:<region>:<account>:certificate/<uuid>",
 )
-# CloudFront reads certificates only from us-east-1: the rule of a root parameter that
-# takes a distribution's certificate (the settings say so in their own validate()).
+# CloudFront reads certificates only from us-east-1: the rule of a distribution's
+# certificate setting and of the root parameter that takes it.
 cloudfront_certificate_arn = arn(
     "acm", _CERTIFICATE, "arn:<partition>:acm:us-east-1:<account>:certificate/<uuid> "
     "(CloudFront reads certificates only from us-east-1)", region="us-east-1",
+)
+cloudfront_web_acl_arn = arn(
+    "wafv2", r"global/webacl/.+", "arn:<partition>:wafv2:us-east-1:<account>:global/webacl/<name>/<id>"
+)
+# Full ARNs with a region and an account. Their regexes are written out rather than
+# built by arn() because each is also a deployed root parameter's AllowedPattern:
+# rewriting one changes the templates.
+secret_arn = matches(
+    r"arn:aws(-cn|-us-gov|-iso(-[a-z])?)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:"
+    r"secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}",
+    "a complete Secrets Manager secret ARN: "
+    "arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>",
+)
+connection_arn = matches(
+    r"arn:aws(-cn|-us-gov)?:(codeconnections|codestar-connections):[a-z]{2}(-gov)?-[a-z]+-\d:"
+    r"\d{12}:connection/[0-9a-f-]{36}",
+    "a connection ARN: arn:<partition>:codeconnections:<region>:<account>:connection/<uuid>",
 )
 
 dns_name = matches(

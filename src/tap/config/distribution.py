@@ -93,7 +93,7 @@ class CdnSettings:
     )
     alias: Optional[str] = setting(None, check=checks.dns_name, doc="Custom domain name.")
     certificate_arn: Optional[str] = setting(
-        None, check=checks.acm_certificate_arn, doc="ACM certificate in us-east-1 for the alias."
+        None, check=checks.cloudfront_certificate_arn, doc="ACM certificate in us-east-1 for the alias."
     )
     waf_enabled: bool = setting(True)
     waf_rate_limit: int = setting(
@@ -110,12 +110,6 @@ class CdnSettings:
             self.certificate_arn, "must be given together with alias",
             "both alias and certificate_arn, or neither",
         )
-        if self.certificate_arn is not None:
-            checks.require(
-                f":acm:{EDGE_REGION}:" in self.certificate_arn, "certificate_arn",
-                self.certificate_arn, "is not in us-east-1",
-                "an ACM certificate in us-east-1 (CloudFront reads certificates only there)",
-            )
 
 
 @dataclass(frozen=True)

@@ -98,22 +98,6 @@ _SERVICE_NAME = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECRET_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
-# Settings that name a resource of one account. Each becomes a root parameter whose
-# AllowedPattern is the same rule (see tap.systems.microservices.accounts).
-SECRET_ARN = checks.matches(
-    r"arn:aws(-cn|-us-gov|-iso(-[a-z])?)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:"
-    r"secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}",
-    "a complete Secrets Manager secret ARN: "
-    "arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>",
-)
-WEB_ACL_ARN = checks.arn(
-    "wafv2", r"global/webacl/.+", "arn:<partition>:wafv2:us-east-1:<account>:global/webacl/<name>/<id>"
-)
-CONNECTION_ARN = checks.matches(
-    r"arn:aws(-cn|-us-gov)?:(codeconnections|codestar-connections):[a-z]{2}(-gov)?-[a-z]+-\d:"
-    r"\d{12}:connection/[0-9a-f-]{36}",
-    "a connection ARN: arn:<partition>:codeconnections:<region>:<account>:connection/<uuid>",
-)
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # The image tag a service is given while its repository holds no image: it runs no task.
 NO_IMAGE = "no-image-yet"
@@ -135,7 +119,7 @@ def secret_kind(reference: str) -> Literal["platform", "arn", "created"]:
 def _valid_secret_reference(reference: str) -> bool:
     kind = secret_kind(reference)
     if kind == "arn":
-        return SECRET_ARN.test(reference)
+        return checks.secret_arn.test(reference)
     return kind == "platform" or (_SECRET_NAME.fullmatch(reference) is not None and len(reference) <= 40)
 
 
@@ -321,14 +305,14 @@ class CacheSettings:
 class CdnSettings:
     aliases: tuple[str, ...] = setting([], check=checks.each(checks.dns_name))
     certificate_arn: Optional[str] = setting(
-        None, check=checks.acm_certificate_arn,
+        None, check=checks.cloudfront_certificate_arn,
         doc="ACM certificate in us-east-1 (CloudFront reads certificates only there) for aliases.",
     )
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = setting(
         "PriceClass_100"
     )
     web_acl_arn: Optional[str] = setting(
-        None, check=WEB_ACL_ARN, doc="A CLOUDFRONT-scope WAF web ACL to attach.",
+        None, check=checks.cloudfront_web_acl_arn, doc="A CLOUDFRONT-scope WAF web ACL to attach.",
     )
     log_expiry_days: int = setting(90, check=checks.between(1, 3650))
     forward_host_header: bool = setting(
@@ -346,17 +330,12 @@ class CdnSettings:
             "aliases and certificate_arn together (CloudFront serves an alias only with a "
             "certificate covering it), or neither",
         )
-        if self.certificate_arn is not None:
-            checks.require(
-                ":acm:us-east-1:" in self.certificate_arn, "certificate_arn", self.certificate_arn,
-                "is not in us-east-1", "a certificate in us-east-1 (CloudFront reads them only there)",
-            )
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     connection_arn: Optional[str] = setting(
-        None, check=CONNECTION_ARN,
+        None, check=checks.connection_arn,
         doc="An existing GitHub connection. Empty: the platform creates one (complete it once "
         "in the console).",
     )
@@ -552,6 +531,7 @@ class ServiceSettings:
         balancer: the host, or the first segment of the path pattern."""
         if self.host is not None:
             return self.host
+        assert self.path_pattern is not None, "validate() requires a host or a path pattern"
         return self.path_pattern.split("/")[1]
 
     def balancer(self, count: int) -> int:
@@ -599,7 +579,8 @@ class MicroservicesSettings(SystemSettings):
         if balancers > 1:
             for index, service in enumerate(self.services):
                 checks.require(
-                    service.path_pattern is None or _ROUTABLE_PATH.fullmatch(service.path_pattern),
+                    service.path_pattern is None
+                    or _ROUTABLE_PATH.fullmatch(service.path_pattern) is not None,
                     f"services[{index}].path_pattern", service.path_pattern,
                     "does not start with a literal segment, and with load_balancer.count > 1 that "
                     "segment picks the service's load balancer at CloudFront",

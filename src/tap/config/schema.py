@@ -140,7 +140,7 @@ def convert(kind: Any, value: Any) -> Any:
         return _convert_list(get_args(kind)[0], value, kind)
     if origin in (Mapping, dict, typing.Mapping) or kind is Mapping:
         return _convert_string_table(value, kind)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return parse(kind, value)
     return _convert_scalar(kind, value)
 

@@ -90,6 +90,7 @@ def prepare(
     target = Target(system, env)
     build_target(target, FunctionPackager(), config_dir)
     emission = target.emission
+    assert emission is not None, "build_target sets the emission"
     stale = stale_files([emission], templates_dir)
     if stale:
         listing = "\n  ".join(stale)

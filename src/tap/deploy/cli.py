@@ -247,11 +247,12 @@ def session(args: argparse.Namespace, console: Console, workspace: Workspace) ->
 
 def bootstrap_quietly(aws: Aws, console: Console, workspace: Workspace, *parameters: str) -> None:
     """A fresh emulated account needs its bootstrap stack before anything else deploys."""
-    quiet = Console(out=io.StringIO(), ask=console.ask)
+    captured = io.StringIO()
+    quiet = Console(out=captured, ask=console.ask)
     try:
         commands.deploy(aws, quiet, workspace, BOOTSTRAP, None, DeployOptions(yes=True, parameters=parameters))
     except Exception:
-        console.say(quiet.out.getvalue())
+        console.say(captured.getvalue())
         raise
     console.say(f"local emulator: {commands.BOOTSTRAP_STACK} deployed in account {aws.account_id}, "
                 f"{aws.region} (artefact bucket tap-assets-{aws.account_id}-{aws.region})"

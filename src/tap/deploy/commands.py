@@ -219,7 +219,7 @@ def resolve_parameters(aws: Aws, workspace: Workspace, release: Release,
                        stack: dict[str, Any] | None, options: DeployOptions) -> list[parameters.Value]:
     return parameters.for_release(
         release, workspace.config_dir, parameters.parse_overrides(list(options.parameters)),
-        parameters.lookups_for(aws.client("ec2")), deployed=frozenset(stacks.parameters_of(stack)),
+        deployed=frozenset(stacks.parameters_of(stack)),
     )
 
 
@@ -297,7 +297,7 @@ def changed_root_parameters(values: list[parameters.Value], stack: dict[str, Any
                             root_template: dict[str, Any]) -> frozenset[str]:
     """Root parameters whose value differs from the deployed one (defaults included)."""
     old = stacks.parameters_of(stack)
-    new = {name: str(spec["Default"]) for name, spec in root_template.get("Parameters", {}).items()
+    new: dict[str, str | None] = {name: str(spec["Default"]) for name, spec in root_template.get("Parameters", {}).items()
            if "Default" in spec}
     new.update({value.name: old.get(value.name) if value.value is None else value.value for value in values})
     return frozenset(name for name in set(old) | set(new) if old.get(name) != new.get(name))
@@ -339,7 +339,7 @@ def execute(aws: Aws, console: Console, workspace: Workspace, change_review: Rev
         lifted = {*change_review.allowed, *(row.address for row in change_review.left_behind)}
         old = {path: protection.protected_ids(stack.template(cfn)) for path, stack in deployed.items()}
         protection.apply_policies(cfn, protection.policies_for_update(old, protected, lifted), deployed)
-    stack_id = stacks.describe(cfn, change_review.stack_name)["StackId"]
+    stack_id = stacks.describe_existing(cfn, change_review.stack_name)["StackId"]
     follower = Follower(cfn, stack_id, console.out, workspace.poll_seconds, workspace.sleep,
                         expected=len(change_review.real))
     follower.start({path: stack.stack_id for path, stack in deployed.items()})
@@ -351,7 +351,7 @@ def execute(aws: Aws, console: Console, workspace: Workspace, change_review: Rev
         console.say(f"\nstopped following; CloudFormation keeps going on {change_review.stack_name}. "
                     f"Follow it with `./deploy.sh events {change_review.target} --follow`")
         return INTERRUPTED
-    final = stacks.describe(cfn, stack_id)
+    final = stacks.describe_existing(cfn, stack_id)
     if not is_final(status) or final["StackStatus"] not in stacks.UPDATABLE:
         raise DeployFailed(explain_failure(status, follower.root_cause(), change_review.target))
     after = stacks.deployed_tree(cfn, stack_id)
@@ -405,7 +405,7 @@ def execute_reviewed(aws: Aws, console: Console, workspace: Workspace, arn: str,
         raise UserError(f"change set {change_set['ChangeSetName']} is {change_set['Status']}/"
                         f"{change_set.get('ExecutionStatus')}, not AVAILABLE: "
                         f"{change_set.get('StatusReason') or 'it can no longer be executed'}; deploy again")
-    stack = stacks.describe(cfn, change_set["StackId"])
+    stack = stacks.describe_existing(cfn, change_set["StackId"])
     path = review_file or workspace.review_file(stack["StackName"], change_set["ChangeSetName"], ".json")
     if not path.is_file():
         raise UserError(f"no saved review of {change_set['ChangeSetName']} at {path}: create and review "

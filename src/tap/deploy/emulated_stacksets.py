@@ -475,7 +475,7 @@ def _targets(response: CloudFormationResponse, stack_set: StackSet) -> list[tupl
         if not units:
             raise ValidationError(message="StackSets with SERVICE_MANAGED permission model can only have "
                                   "OrganizationalUnit as target")
-        found = accounts_in(units, stack_set.account_id)
+        found: list[tuple[str, str | None]] = list(accounts_in(units, stack_set.account_id))
         if deployment.get("AccountFilterType") == "INTERSECTION":
             found = [(account, unit) for account, unit in found if account in accounts]
         return found

@@ -507,7 +507,7 @@ def _dynamic_value(match: re.Match, account_id: str, region: str) -> str:
         except Exception:
             raise ResourceError(
                 f"Secrets Manager can't find the specified secret. (Secret: {secret_id})") from None
-        value = secret.get("SecretString") if isinstance(secret, dict) else secret.secret_string
+        value: Any = secret.get("SecretString") if isinstance(secret, dict) else secret.secret_string
         if json_key:
             try:
                 return str(json.loads(value)[json_key])
@@ -602,7 +602,8 @@ def generated_name(resource_type: str, stack_name: str, logical_id: str) -> str:
 # --- resource models ------------------------------------------------------------------
 
 
-def resource_model(resource_type: str) -> type | None:
+def resource_model(resource_type: str) -> Any:
+    """moto's model class of `resource_type` (untyped to mypy), or None for a nested stack."""
     if resource_type == "AWS::CloudFormation::Stack":
         return None
     model = get_model_map().get(resource_type)
@@ -1531,7 +1532,7 @@ class Plan:
                             properties: dict) -> dict | None:
         details = self._details(existing, definition, properties)
         child: EmulatedStack = existing.model
-        template_url = properties.get("TemplateURL")
+        template_url = properties["TemplateURL"]  # required of a nested stack
         same_template = (not unknowns(template_url)
                          and read_template_url(template_url, self.stack.account_id) == child.template)
         if not details and same_template:
@@ -1556,7 +1557,7 @@ class Plan:
         added or modified, recursively, when the root asked for them."""
         if not self.change_set.include_nested:
             return
-        template_url = properties.get("TemplateURL")
+        template_url = properties["TemplateURL"]  # required of a nested stack
         if unknowns(template_url):
             raise ValidationError(
                 message=f"TemplateURL of {logical_id} must be known when the change set is created")
@@ -1737,7 +1738,25 @@ class _Done:
     kind: str
     logical_id: str
     before: Resource | None = None
-    after: Resource | None = None
+    after: Resource | Deployment | None = None  # a Deployment for "nested"
+
+    @property
+    def made(self) -> Resource:
+        """The resource an "add", "import", "modify", "replace" or "restore" left in place."""
+        assert isinstance(self.after, Resource), self
+        return self.after
+
+    @property
+    def previous(self) -> Resource:
+        """The resource as it was before a "modify", "replace", "nested" or "restore"."""
+        assert self.before is not None, self
+        return self.before
+
+    @property
+    def nested(self) -> Deployment:
+        """The nested stack's deployment of a "nested" entry."""
+        assert isinstance(self.after, Deployment), self
+        return self.after
 
 
 class Deployment:
@@ -1834,7 +1853,7 @@ class Deployment:
             return
         for entry in reversed(self.done):
             if entry.kind == "replace":
-                _delete_resource(stack, entry.before, policy=_policy(entry.before.definition,
+                _delete_resource(stack, entry.previous, policy=_policy(entry.previous.definition,
                                                                      "UpdateReplacePolicy"))
         removed = [record for lid, record in stack.resources.items()
                    if lid not in self.template_dict["Resources"] or lid in self.excluded]
@@ -2078,9 +2097,9 @@ class Deployment:
             _stack_event(stack, "ROLLBACK_IN_PROGRESS", summary + "Rollback requested by user.")
         for entry in reversed(self.done):
             if entry.kind == "add":
-                _delete_resource(stack, entry.after, policy=_rollback_policy(entry.after))
+                _delete_resource(stack, entry.made, policy=_rollback_policy(entry.made))
             elif entry.kind == "import":  # it existed before: the rollback lets it go, unharmed
-                _delete_resource(stack, entry.after, policy="Retain")
+                _delete_resource(stack, entry.made, policy="Retain")
         with _step():
             _stack_event(stack, "ROLLBACK_COMPLETE")
 
@@ -2099,10 +2118,10 @@ class Deployment:
             if entry.kind in ("add", "replace"):
                 # A replacement's new resource goes whatever its policies say; an added one
                 # keeps to its DeletionPolicy, as on a create's rollback.
-                policy = _rollback_policy(entry.after) if entry.kind == "add" else "Delete"
-                _delete_resource(stack, entry.after, policy=policy)
+                policy = _rollback_policy(entry.made) if entry.kind == "add" else "Delete"
+                _delete_resource(stack, entry.made, policy=policy)
             elif entry.kind == "import":
-                _delete_resource(stack, entry.after, policy="Retain")
+                _delete_resource(stack, entry.made, policy="Retain")
             if entry.kind in ("add", "import"):
                 with _step():
                     stack.resources.pop(entry.logical_id, None)
@@ -2118,17 +2137,17 @@ class Deployment:
         stack = self.stack
         if entry.kind == "replace":
             with _step():
-                stack.resources[entry.logical_id] = entry.before
-                _add_event(stack, entry.logical_id, entry.before.type, "UPDATE_COMPLETE",
-                           entry.before.physical_id)
+                stack.resources[entry.logical_id] = entry.previous
+                _add_event(stack, entry.logical_id, entry.previous.type, "UPDATE_COMPLETE",
+                           entry.previous.physical_id)
             return
         if entry.kind not in ("modify", "nested", "restore"):
             return
-        record, before = stack.resources[entry.logical_id], entry.before
+        record, before = stack.resources[entry.logical_id], entry.previous
         with _step():
             _add_event(stack, record.logical_id, record.type, "UPDATE_IN_PROGRESS", record.physical_id)
         if entry.kind == "nested":
-            entry.after.roll_back_completed()
+            entry.nested.roll_back_completed()
         with _step():
             if entry.kind == "modify":
                 try:

@@ -102,13 +102,13 @@ def choose(aws: Aws, templates: Templates, deployed: Mapping[Path, DeployedStack
         configured = _default(templates[()], slot)
         stack = deployed.get(slot.path)
         repository = stack.physical_id(slot.repository_id) if stack else None
-        if repository is None:  # created by this deploy: empty
+        if stack is None or repository is None:  # created by this deploy: empty
             choices.append(Choice(slot, slot.no_image, "none"))
             continue
         service_arn = stack.physical_id(slot.service_id)
         running = _running_tag(ecs, service_arn) if service_arn else None
-        pushed = {tag: when for tag in {running, configured} - {None, slot.no_image}
-                  if (when := _pushed_at(ecr, repository, tag)) is not None}
+        candidates = {tag for tag in (running, configured) if tag is not None and tag != slot.no_image}
+        pushed = {tag: when for tag in candidates if (when := _pushed_at(ecr, repository, tag)) is not None}
         if not pushed:
             choices.append(Choice(slot, slot.no_image, "none"))
             continue

@@ -7,8 +7,7 @@ console deploy with the same values. `--parameter Key=Value` overrides the file
 that differ per account (certificate, web ACL, connection and secret ARNs) are root
 parameters too, so no template holds an account's ARN; the build records the config's
 values in the manifest (`parameters`), and they apply unless the file or `--parameter`
-gives another. Values the tool can find in the account are looked up instead of asked
-for. A required parameter with no value is kept from the deployed stack when there is
+gives another. A required parameter with no value is kept from the deployed stack when there is
 one, and otherwise refused before anything is uploaded.
 
 `for_release` is the one answer to "what does a deploy of this release pass": the
@@ -20,7 +19,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 PARAMETERS_SUFFIX = ".parameters.json"
 FILE_PREFIX = "file://"
-CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
 
 
 @dataclass(frozen=True)
@@ -61,20 +59,19 @@ def for_release(
     release: "Release",
     config_dir: Path,
     overrides: Mapping[str, str],
-    lookups: Mapping[str, Callable[[], str]],
     deployed: frozenset[str] = frozenset(),
 ) -> list[Value]:
     """The values a deploy of `release` passes to its root stack, each with its source:
     `overrides` (--parameter), then config/<system>/<env>.parameters.json, then the
-    config's own values the build recorded in the manifest (config/<system>/<env>.toml),
-    then `lookups` in the account; then a template default; then, for a required
+    config's own values the build recorded in the manifest (config/<system>/<env>.toml);
+    then a template default; then, for a required
     parameter, the deployed stack's value (`deployed`: the parameters it has)."""
     declared = release.template(release.manifest["root"]).get("Parameters", {})
     if release.env is None:  # the bootstrap: no config, no file
-        return resolve(declared, {}, "--parameter", overrides, lookups, deployed)
+        return resolve(declared, {}, "--parameter", overrides, deployed)
     path = parameters_file(config_dir, release.system, release.env)
     return resolve(
-        declared, read_file(path), _relative(path, config_dir), overrides, lookups, deployed,
+        declared, read_file(path), _relative(path, config_dir), overrides, deployed,
         configured=release.manifest.get("parameters", {}),
         configured_label=_relative(config_file(config_dir, release.system, release.env), config_dir),
     )
@@ -132,7 +129,6 @@ def resolve(
     file_values: Mapping[str, str],
     file_label: str,
     overrides: Mapping[str, str],
-    lookups: Mapping[str, Callable[[], str]],
     deployed: frozenset[str] = frozenset(),
     *,
     configured: Mapping[str, str] = {},
@@ -140,8 +136,8 @@ def resolve(
 ) -> list[Value]:
     """Every parameter the root declares (`declared`: the template's Parameters section)
     that gets a value: from --parameter, the file, the config (`configured`: the values
-    the build recorded, from the config file `configured_label`), a lookup, or the
-    deployed stack. Parameters with a default and no value are left out, so the
+    the build recorded, from the config file `configured_label`), or the deployed
+    stack. Parameters with a default and no value are left out, so the
     template's default applies."""
     for origin, given in (("--parameter", overrides), (file_label, file_values),
                           (configured_label, configured)):
@@ -156,8 +152,6 @@ def resolve(
             value = Value(name, file_values[name], file_label)
         elif name in configured:
             value = Value(name, configured[name], configured_label)
-        elif name in lookups and "Default" not in spec:
-            value = Value(name, lookups[name](), "looked up in the account")
         elif "Default" in spec:
             continue
         elif name in deployed:
@@ -168,15 +162,16 @@ def resolve(
                 f'([{{"ParameterKey": "{name}", "ParameterValue": "..."}}]) or pass '
                 f"--parameter {name}=VALUE (or {name}=file://PATH)"
             )
-        if value.value is not None:
-            check_constraints(value, spec)
+        check_constraints(value, spec)
         values.append(value)
     return values
 
 
 def check_constraints(value: Value, spec: Mapping[str, Any]) -> None:
     """AllowedValues and AllowedPattern, checked here so a bad value stops the deploy
-    before anything is uploaded."""
+    before anything is uploaded. A value kept from the deployed stack is not checked again."""
+    if value.value is None:
+        return
     allowed = spec.get("AllowedValues")
     if allowed is not None and value.value not in allowed:
         raise UserError(f"parameter {value.name} ({value.source}): {value.value!r} is not allowed; "
@@ -201,19 +196,3 @@ def _unknown(name: str, origin: str, declared: Mapping[str, Any]) -> str:
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (f"{origin}: the root stack has no parameter {name!r}{hint}; "
             f"allowed: {', '.join(sorted(declared))}")
-
-
-def cloudfront_prefix_list_id(ec2: Any) -> str:
-    """The id of CloudFront's origin-facing managed prefix list, which differs per region."""
-    found = ec2.describe_managed_prefix_lists(
-        Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_ORIGIN_FACING]}]
-    )["PrefixLists"]
-    if not found:
-        raise UserError(f"this region has no {CLOUDFRONT_ORIGIN_FACING} prefix list; pass "
-                        "--parameter CloudFrontPrefixListId=pl-...")
-    return found[0]["PrefixListId"]
-
-
-def lookups_for(ec2: Any) -> dict[str, Callable[[], str]]:
-    """Parameters whose value is a fact of the account and region."""
-    return {"CloudFrontPrefixListId": lambda: cloudfront_prefix_list_id(ec2)}

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from tap.deploy.stacks import NESTED_STACK_TYPE, SUCCEEDED, Path, address, describe
+from tap.deploy.stacks import (
+    NESTED_STACK_TYPE,
+    SUCCEEDED,
+    Path,
+    address,
+    describe_existing,
+)
 
 # Reasons CloudFormation gives to resources that failed because something else did.
 CONSEQUENCES = (
@@ -93,7 +99,7 @@ class Follower:
         status before it (it is eventually consistent): a final status counts only once
         the root has reported an event of this operation."""
         while True:
-            status = describe(self.cfn, self.root_id)["StackStatus"]
+            status = describe_existing(self.cfn, self.root_id)["StackStatus"]
             self._poll()
             if is_final(status) and self._root_moved():
                 for _ in range(3):  # late events of stacks that finished with the root

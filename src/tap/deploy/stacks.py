@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,15 @@ def describe(cfn: Any, name: str) -> dict[str, Any] | None:
         if "does not exist" in error.response["Error"].get("Message", ""):
             return None
         raise
+
+
+def describe_existing(cfn: Any, name: str) -> dict[str, Any]:
+    """The description of a stack that must exist (one a change set or a running operation
+    names); one that has gone meanwhile is reported, not a traceback."""
+    found = describe(cfn, name)
+    if found is None:
+        raise UserError(f"stack {name} does not exist any more (deleted meanwhile?)")
+    return found
 
 
 def wait_while_busy(
@@ -138,7 +147,7 @@ def template_of(cfn: Any, stack_id: str) -> dict[str, Any]:
     return body if isinstance(body, dict) else json.loads(body)
 
 
-def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
+def outputs_of(stack: Mapping[str, Any]) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 

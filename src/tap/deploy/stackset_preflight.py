@@ -183,7 +183,7 @@ def _organizations_reading(s3: Any, bucket: str) -> set[str]:
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     except botocore.exceptions.ClientError:
         return set()
-    found = set()
+    found: set[str] = set()
     for statement in policy.get("Statement", []):
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions

@@ -127,27 +127,11 @@ def no_image_lists(release: Release) -> dict[str, str]:
     return {name: ",".join(tags) for name, tags in lists.items()}
 
 
-def instance_overrides(aws: Aws, release: Release, values: Mapping[str, str], options: StackSetOptions,
-                       accounts: Iterable[str], per_account: Mapping[str, dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
-    """Each instance's overrides: values looked up in its own region (when they differ
-    from the set's) and the overrides file's values for its account."""
-    declared = release.template(release.manifest["root"]).get("Parameters", {})
-    looked_up = {}
-    for region in options.targets.regions:
-        lookups = parameters.lookups_for(aws.client("ec2", region))
-        looked_up[region] = {name: lookup() for name, lookup in lookups.items()
-                             if name in values and name in declared and name not in options_given(options)}
-    found = {}
-    for account in accounts:
-        for region in options.targets.regions:
-            own = {k: v for k, v in looked_up[region].items() if values.get(k) != v}
-            own.update(per_account.get(account, {}))
-            found[(account, region)] = own
-    return found
-
-
-def options_given(options: StackSetOptions) -> set[str]:
-    return set(parameters.parse_overrides(list(options.parameters)))
+def instance_overrides(regions: Iterable[str], accounts: Iterable[str],
+                       per_account: Mapping[str, dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+    """Each instance's overrides: the overrides file's values for its account."""
+    return {(account, region): dict(per_account.get(account, {}))
+            for account in accounts for region in regions}
 
 
 def groups(overrides: Mapping[tuple[str, str], dict[str, str]],
@@ -162,8 +146,8 @@ def groups(overrides: Mapping[tuple[str, str], dict[str, str]],
         by_accounts: dict[tuple[str, ...], list[str]] = defaultdict(list)
         for region, accounts in sorted(regions.items()):
             by_accounts[tuple(sorted(accounts))].append(region)
-        for accounts, regions_of in sorted(by_accounts.items()):
-            calls.append((list(accounts), regions_of, json.loads(key)))
+        for named, regions_of in sorted(by_accounts.items()):
+            calls.append((list(named), regions_of, json.loads(key)))
     # Named accounts before "" (every account under the OUs), or their overrides would come too late.
     return sorted(calls, key=lambda call: (min(region_order.index(region) for region in call[1]),
                                            "" in call[0]))
@@ -250,7 +234,7 @@ def plan_of(aws: Aws, release: Release, name: str, values: dict[str, str], optio
     changed = existing is None or existing.get("TemplateBody") != release.root.path.read_text(encoding="utf-8") \
         or {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])} != values
     plan = Plan(name, existing is not None, changed, release.root.sha256, values, current,
-                instance_overrides(aws, release, values, options, accounts, per_account))
+                instance_overrides(targets.regions, accounts, per_account))
     lists = no_image_lists(release)
     start_without_images(plan, lists, given, per_account)
     # An instance's image lists are its own once it exists (what its services run).

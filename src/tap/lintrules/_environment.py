@@ -19,4 +19,4 @@ PROD = "prod"
 
 def in_prod(filename: str | None) -> bool:
     """Whether the template at `filename` is a prod template (its folder is `prod`)."""
-    return bool(filename) and PurePath(filename).parent.name == PROD
+    return filename is not None and filename != "" and PurePath(filename).parent.name == PROD

@@ -28,9 +28,11 @@ Builder = Callable[[Any, FunctionPackager], SystemBuild]
 def builder(system: str) -> Builder:
     """The build function of `system` (a name from tap.config.SYSTEMS)."""
     if system == "distribution":
-        from tap.systems.distribution import build
-    elif system == "microservices":
-        from tap.systems.microservices import build
-    else:
-        raise KeyError(system)
-    return build
+        from tap.systems.distribution import build as build_distribution
+
+        return build_distribution
+    if system == "microservices":
+        from tap.systems.microservices import build as build_microservices
+
+        return build_microservices
+    raise KeyError(system)

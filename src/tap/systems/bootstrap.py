@@ -57,6 +57,7 @@ from troposphere import Condition as UseCondition
 
 from tap import config, names
 from tap.blocks import actions
+from tap.blocks.arns import arn, aws_managed_policy
 from tap.blocks.buckets import (
     Lifecycle,
     SecureBucket,
@@ -208,7 +209,7 @@ def add_artifact_bucket(stack: Stack) -> SecureBucket:
 
 
 def add_administration_role(stack: Stack) -> None:
-    execution_roles = Sub(f"arn:${{AWS::Partition}}:iam::*:role/{EXECUTION_ROLE_NAME}")
+    execution_roles = arn("iam", f"role/{EXECUTION_ROLE_NAME}", region="", account="*")
     stack.add(
         iam.Role(
             "StackSetAdministrationRole",
@@ -237,8 +238,8 @@ def add_administration_role(stack: Stack) -> None:
 
 
 def add_execution_role(stack: Stack) -> None:
-    administrator = Sub(
-        f"arn:${{AWS::Partition}}:iam::${{AdministratorAccountId}}:role/{ADMINISTRATION_ROLE_NAME}"
+    administrator = arn(
+        "iam", f"role/{ADMINISTRATION_ROLE_NAME}", region="", account="${AdministratorAccountId}"
     )
     role = iam.Role(
         "StackSetExecutionRole",
@@ -315,9 +316,9 @@ def add_api_gateway_logging(stack: Stack) -> None:
             Condition="ConfigureApiGatewayLogging",
             Description="Lets API Gateway write API logs to CloudWatch Logs in this region",
             AssumeRolePolicyDocument=service_trust("apigateway.amazonaws.com"),
-            ManagedPolicyArns=[Sub(
-                "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-            )],
+            ManagedPolicyArns=[
+                aws_managed_policy("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
         )
     )
     stack.add(
@@ -377,7 +378,7 @@ def tap_stacks() -> list[Sub]:
     """Every stack a deploy of a tap system touches: `./deploy.sh` names a root
     `tap-<system>-<env>`, and CloudFormation names a nested stack after its parent."""
     return [
-        Sub(f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/tap-{system}-*/*")
+        arn("cloudformation", f"stack/tap-{system}-*/*")
         for system in config.SYSTEMS
     ]
 
@@ -403,17 +404,17 @@ def grant_planning(role: Role, bucket: BucketRef) -> None:
     # iam:ListOpenIDConnectProviders lists the account's providers: Resource must be "*".
     role.allow("ListOidcProviders", actions.DEPLOY_LIST_OIDC_PROVIDERS, ["*"])
     role.allow("CheckImages", actions.DEPLOY_CHECK_IMAGES, [
-        Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*")])
+        arn("ecr", "repository/*")])
     role.allow("ReadServices", actions.DEPLOY_READ_SERVICES, [
-        Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*")])
+        arn("ecs", "service/*")])
     # ecs:DescribeTaskDefinition has no resource-level permissions: Resource must be "*".
     role.allow("ReadTaskDefinitions", actions.DEPLOY_READ_TASK_DEFINITIONS, ["*"])
     # A CloudFront certificate lives in us-east-1 whatever the stack's region.
     role.allow("CheckCertificates", actions.DEPLOY_CHECK_CERTIFICATES, [
-        Sub("arn:${AWS::Partition}:acm:*:${AWS::AccountId}:certificate/*")])
+        arn("acm", "certificate/*", region="*")])
     # A table a template names (the config chooses the name) must not exist outside the stack.
     role.allow("CheckTables", actions.DEPLOY_CHECK_TABLES, [
-        Sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*")])
+        arn("dynamodb", "table/*")])
 
 
 def add_github_plan_role(stack: Stack, provider_arn: Any, bucket: BucketRef) -> Role:

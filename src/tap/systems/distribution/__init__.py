@@ -1,4 +1,4 @@
-"""System A: software distribution platform (SYSTEMS.md §A).
+"""System A: software distribution platform (docs/distribution.md).
 
 The root reads like a table of contents: one nested stack per concern, in
 the order they depend on each other, wired through parameters and outputs.

@@ -74,8 +74,8 @@ USAGE_EVENT = _body(
 
 
 def routes(license_api: Any, usage_tracking: Any) -> list[Route]:
-    """The routes of SYSTEMS.md §A, each served by one of the two functions; operator
-    routes authorise IAM principals, customer routes API keys."""
+    """The API's routes (docs/distribution.md, "Who may call the API"), each served by one
+    of the two functions; operator routes authorise IAM principals, customer routes API keys."""
     return [
         Route("POST", "/licenses", license_api, CREATE_LICENSE, "CreateLicense", iam_auth=True),
         Route("GET", "/customers/{customerId}/licenses", license_api, iam_auth=True),

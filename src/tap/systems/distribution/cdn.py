@@ -33,6 +33,7 @@ from tap.blocks.cloudfront import (
     edge_web_acl,
     origin_access_control,
     signing_key_group,
+    viewer_certificate,
     viewer_function,
     waf_log_group_name,
 )
@@ -124,16 +125,6 @@ def add_web_acl(stack: Stack, settings: CdnSettings) -> Any:
     )
 
 
-def _viewer_certificate(settings: CdnSettings, inputs: dict[str, Any]) -> cloudfront.ViewerCertificate:
-    if settings.certificate_arn is None:
-        return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
-    return cloudfront.ViewerCertificate(
-        AcmCertificateArn=Ref(inputs[CERTIFICATE_PARAMETER]),
-        SslSupportMethod="sni-only",
-        MinimumProtocolVersion="TLSv1.2_2021",
-    )
-
-
 def add_distribution(
     stack: Stack,
     settings: CdnSettings,
@@ -189,7 +180,9 @@ def add_distribution(
                 ],
             )
         ],
-        ViewerCertificate=_viewer_certificate(settings, inputs),
+        ViewerCertificate=viewer_certificate(
+            None if settings.certificate_arn is None else Ref(inputs[CERTIFICATE_PARAMETER])
+        ),
     )
     if settings.alias is not None:
         config.Aliases = [settings.alias]

@@ -25,9 +25,10 @@ from awacs.aws import (
     Statement,
     StringNotEquals,
 )
-from troposphere import Equals, If, Ref, Sub, secretsmanager
+from troposphere import Equals, If, Ref, secretsmanager
 
 from tap.blocks import actions
+from tap.blocks.arns import arn
 from tap.blocks.functions import PythonFunction, python_function
 from tap.blocks.iam import SecretRef, TableRef, grant_read
 from tap.blocks.lifecycle import retain, suppress
@@ -48,7 +49,7 @@ PARAMETERS = {
     "ARNs, comma-separated.",
 }
 # The API keys of this region; a key's customerId says whose it is.
-API_KEYS_ARN = Sub("arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/*")
+API_KEYS_ARN = arn("apigateway", "/apikeys/*", account="")
 
 
 @dataclass(frozen=True)

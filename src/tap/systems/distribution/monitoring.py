@@ -14,6 +14,7 @@ from troposphere import Ref, Sub, cloudwatch
 
 from tap.blocks.monitoring import (
     AlarmTopic,
+    Window,
     alarm,
     alarm_topic,
     dashboard,
@@ -77,7 +78,7 @@ def add_function_alarms(
               description=f"{label}: p99 duration above {share:.0%} of its timeout",
               namespace="AWS/Lambda", metric="Duration", dimensions=dimensions,
               statistic="p99", threshold=timeout_ms * share, comparison="GreaterThanThreshold",
-              evaluation_periods=3)
+              window=Window(periods=3))
     return errors
 
 
@@ -92,12 +93,12 @@ def add_api_alarms(
     alarm(stack, "Api4xxAlarm", notify=topic.arn, description="API: more than 20% client errors",
           namespace="AWS/ApiGateway", metric="4XXError", dimensions=dimensions,
           statistic="Average", threshold=0.2, comparison="GreaterThanThreshold",
-          evaluation_periods=3)
+          window=Window(periods=3))
     alarm(stack, "ApiLatencyAlarm", notify=topic.arn,
           description=f"API: p99 latency above {settings.monitoring.api_latency_p99_ms} ms",
           namespace="AWS/ApiGateway", metric="Latency", dimensions=dimensions, statistic="p99",
           threshold=settings.monitoring.api_latency_p99_ms, comparison="GreaterThanThreshold",
-          evaluation_periods=3)
+          window=Window(periods=3))
     return server_errors
 
 
@@ -109,7 +110,7 @@ def add_cdn_alarms(
           namespace="AWS/CloudFront", metric="5xxErrorRate",
           dimensions={"DistributionId": names["DistributionId"], "Region": "Global"},
           statistic="Average", threshold=rate, comparison="GreaterThanThreshold",
-          evaluation_periods=3)
+          window=Window(periods=3))
 
 
 def add_table_alarms(stack: Stack, topic: AlarmTopic, names: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""System B: microservices platform with CI/CD (SYSTEMS.md §B).
+"""System B: microservices platform with CI/CD (README.md, "Microservices platform").
 
 The root reads like a table of contents: one nested stack per concern,
 wired through parameters and outputs, then one `services-NNN` stack per
@@ -169,12 +169,13 @@ def add_outputs(
 
 
 def add_balancer_outputs(root: Stack, settings: MicroservicesSettings, cluster: NestedStack) -> None:
-    domains = [settings.load_balancer.origin_domain_name(number)
-               for number in range(settings.load_balancer.count)]
-    where = f"; CloudFront connects to them as {', '.join(domains)}" if domains[0] else ""
+    count = settings.load_balancer.count
+    domains = [domain for number in range(count)
+               if (domain := settings.load_balancer.origin_domain_name(number)) is not None]
+    where = f"; CloudFront connects to them as {', '.join(domains)}" if domains else ""
     name = parameter_name("load_balancer_dns_names")
     root.output(name, cluster.output(name), "DNS names of the load balancers, 0 to "
-                f"{len(domains) - 1}, comma-separated (behind CloudFront{where}).")
+                f"{count - 1}, comma-separated (behind CloudFront{where}).")
 
 
 def add_data_outputs(root: Stack, database: NestedStack, cache: NestedStack) -> None:

@@ -25,11 +25,9 @@ from typing import Any
 
 from troposphere import Ref
 
+from tap.cfnvalue import CfnValue
 from tap.config import checks
 from tap.config.microservices import (
-    CONNECTION_ARN,
-    SECRET_ARN,
-    WEB_ACL_ARN,
     MicroservicesSettings,
     ServiceSettings,
     secret_kind,
@@ -44,18 +42,18 @@ from tap.systems.microservices.wiring import arguments, parameter_name, wire
 class AccountInputs:
     """The platform-wide settings that name a resource of one account."""
 
-    load_balancer_certificate_arn: Any = wire(
+    load_balancer_certificate_arn: CfnValue = wire(
         "ACM certificate of the load balancer's HTTPS listener (config: "
         "load_balancer.certificate_arn)."
     )
-    cdn_certificate_arn: Any = wire(
+    cdn_certificate_arn: CfnValue = wire(
         "ACM certificate in us-east-1 covering the distribution's aliases (config: "
         "cdn.certificate_arn)."
     )
-    cdn_web_acl_arn: Any = wire(
+    cdn_web_acl_arn: CfnValue = wire(
         "CLOUDFRONT-scope WAF web ACL of the distribution (config: cdn.web_acl_arn)."
     )
-    pipeline_connection_arn: Any = wire(
+    pipeline_connection_arn: CfnValue = wire(
         "GitHub connection the pipelines read source from (config: pipeline.connection_arn)."
     )
 
@@ -66,8 +64,8 @@ def _configured(settings: MicroservicesSettings) -> dict[str, tuple[str | None, 
         "load_balancer_certificate_arn": (
             settings.load_balancer.certificate_arn, checks.acm_certificate_arn),
         "cdn_certificate_arn": (settings.cdn.certificate_arn, checks.cloudfront_certificate_arn),
-        "cdn_web_acl_arn": (settings.cdn.web_acl_arn, WEB_ACL_ARN),
-        "pipeline_connection_arn": (settings.pipeline.connection_arn, CONNECTION_ARN),
+        "cdn_web_acl_arn": (settings.cdn.web_acl_arn, checks.cloudfront_web_acl_arn),
+        "pipeline_connection_arn": (settings.pipeline.connection_arn, checks.connection_arn),
     }
 
 
@@ -122,5 +120,5 @@ def account_values(root: Stack, settings: MicroservicesSettings) -> AccountValue
         for name, (variable, arn) in secret_arns(service).items():
             secrets[name] = Ref(root.configured_parameter(
                 name, arn, f"Secret the {variable} variable of service {service.name} reads "
-                f"(config: that service's secrets.{variable}).", SECRET_ARN))
+                f"(config: that service's secrets.{variable}).", checks.secret_arn))
     return AccountValues(AccountInputs(**values), secrets)

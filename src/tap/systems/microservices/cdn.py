@@ -39,6 +39,7 @@ from tap.blocks.cloudfront import (
     SECURITY_HEADERS,
     cloudfront_read_statement,
     origin_access_control,
+    viewer_certificate,
 )
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import suppress
@@ -172,16 +173,6 @@ def add_routing_function(stack: Stack, settings: MicroservicesSettings) -> cloud
     ))
 
 
-def _viewer_certificate(settings: MicroservicesSettings, inputs: Inputs) -> cloudfront.ViewerCertificate:
-    if settings.cdn.certificate_arn is None:
-        return cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
-    return cloudfront.ViewerCertificate(
-        AcmCertificateArn=inputs.accounts.cdn_certificate_arn,
-        SslSupportMethod="sni-only",
-        MinimumProtocolVersion="TLSv1.2_2021",
-    )
-
-
 def add_distribution(
     stack: Stack, settings: MicroservicesSettings, inputs: Inputs,
     access: cloudfront.OriginAccessControl, routing: cloudfront.Function | None,
@@ -232,7 +223,9 @@ def add_distribution(
         Logging=cloudfront.Logging(
             Bucket=Ref(inputs.log_bucket_domain_name), Prefix="cloudfront/", IncludeCookies=False
         ),
-        ViewerCertificate=_viewer_certificate(settings, inputs),
+        ViewerCertificate=viewer_certificate(
+            None if settings.cdn.certificate_arn is None else inputs.accounts.cdn_certificate_arn
+        ),
     )
     if routing is not None:
         config.DefaultCacheBehavior.FunctionAssociations = [cloudfront.FunctionAssociation(

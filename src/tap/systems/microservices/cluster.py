@@ -26,6 +26,7 @@ from troposphere import GetAtt, Join, Ref, Select
 
 from tap.blocks.alb import application_load_balancer, full_name, listeners
 from tap.blocks.ecs import fargate_cluster
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import NestedStack, Stack
 from tap.systems.microservices.accounts import AccountInputs
@@ -44,11 +45,11 @@ LIST = "CommaDelimitedList"
 class BalancerOutputs:
     """What the cluster stack says of the load balancers: one list per value, in order."""
 
-    load_balancer_arns: Any = wire("ARNs of the load balancers (CloudFront's VPC origins).", LIST)
-    load_balancer_dns_names: Any = wire("DNS names of the load balancers.", LIST)
-    load_balancer_full_names: Any = wire(
+    load_balancer_arns: CfnValue = wire("ARNs of the load balancers (CloudFront's VPC origins).", LIST)
+    load_balancer_dns_names: CfnValue = wire("DNS names of the load balancers.", LIST)
+    load_balancer_full_names: CfnValue = wire(
         "The load balancers as CloudWatch names them (app/<name>/<id>).", LIST)
-    load_balancer_listener_arns: Any = wire(
+    load_balancer_listener_arns: CfnValue = wire(
         "Listeners the routing rules of the services attach to, one per load balancer.", LIST)
 
 

@@ -10,11 +10,10 @@ JSON document with `Fn::Sub` placeholders.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Join, Ref, Sub, cloudwatch
+from troposphere import Join, Ref, cloudwatch
 
 from tap.blocks.monitoring import (
     PER_MINUTE,
@@ -22,6 +21,8 @@ from tap.blocks.monitoring import (
     alarm,
     alarm_topic,
     any_alarm,
+    dashboard,
+    metric_widget,
     rollback_alarms_output,
 )
 from tap.config.microservices import MicroservicesSettings
@@ -79,7 +80,7 @@ def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) ->
             namespace="AWS/ApplicationELB", metric=metric,
             dimensions={"LoadBalancer": pick(inputs.balancers.load_balancer_full_names, number)},
             statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=10,
-            notify=topic.arn, **PER_MINUTE,
+            notify=topic.arn, window=PER_MINUTE,
         )
         for number in range(inputs.count)
         for kind, metric, whose in (
@@ -99,21 +100,21 @@ def add_database_alarms(
         description=f"Database CPU above {limits.database_cpu_alarm_percent} %",
         namespace="AWS/RDS", metric="CPUUtilization", dimensions=dimensions,
         statistic="Average", comparison="GreaterThanThreshold",
-        threshold=limits.database_cpu_alarm_percent, notify=topic.arn, **PER_MINUTE,
+        threshold=limits.database_cpu_alarm_percent, notify=topic.arn, window=PER_MINUTE,
     )
     alarm(
         stack, "DatabaseStorageAlarm",
         description=f"Database free storage below {limits.database_free_storage_alarm_gb} GiB",
         namespace="AWS/RDS", metric="FreeStorageSpace", dimensions=dimensions,
         statistic="Minimum", comparison="LessThanThreshold",
-        threshold=limits.database_free_storage_alarm_gb * GIB, notify=topic.arn, **PER_MINUTE,
+        threshold=limits.database_free_storage_alarm_gb * GIB, notify=topic.arn, window=PER_MINUTE,
     )
     alarm(
         stack, "DatabaseConnectionsAlarm",
         description=f"More than {limits.database_connections_alarm} database connections",
         namespace="AWS/RDS", metric="DatabaseConnections", dimensions=dimensions,
         statistic="Maximum", comparison="GreaterThanThreshold",
-        threshold=limits.database_connections_alarm, notify=topic.arn, **PER_MINUTE,
+        threshold=limits.database_connections_alarm, notify=topic.arn, window=PER_MINUTE,
     )
 
 
@@ -135,70 +136,56 @@ def add_cache_alarms(
             description=f"Cache node {number}: engine CPU above {threshold} %",
             namespace="AWS/ElastiCache", metric="EngineCPUUtilization", dimensions=dimensions,
             statistic="Average", comparison="GreaterThanThreshold", threshold=threshold,
-            notify=topic.arn, **PER_MINUTE,
+            notify=topic.arn, window=PER_MINUTE,
         )
         alarm(
             stack, f"CacheEvictionsAlarm{number}",
             description=f"Cache node {number} evicts keys: memory is full",
             namespace="AWS/ElastiCache", metric="Evictions", dimensions=dimensions,
             statistic="Sum", comparison="GreaterThanThreshold", threshold=0,
-            notify=topic.arn, **PER_MINUTE,
+            notify=topic.arn, window=PER_MINUTE,
         )
 
 
-def _widget(title: str, x: int, y: int, metrics: list[list[Any]], stat: str) -> dict[str, Any]:
-    return {
-        "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
-        "properties": {
-            "title": title, "region": "${AWS::Region}", "stat": stat, "period": 60,
-            "view": "timeSeries", "metrics": metrics,
-        },
-    }
-
-
-def dashboard_body(settings: MicroservicesSettings) -> str:
-    """The dashboard as JSON with ${...} placeholders for Fn::Sub (deterministic: sorted keys)."""
+def dashboard_widgets(settings: MicroservicesSettings) -> list[dict[str, Any]]:
+    """The dashboard's widgets, with ${...} placeholders that `add_dashboard` fills."""
     nodes = [f"${{Cache}}-{number:03d}" for number in range(1, settings.cache.node_count + 1)]
     balancers = [f"${{{balancer_name(number)}}}" for number in range(settings.load_balancer.count)]
-    widgets = [
-        _widget("Requests and 5xx", 0, 0, [
+    return [
+        metric_widget("Requests and 5xx", [
             ["AWS/ApplicationELB", metric, "LoadBalancer", balancer]
             for metric in ("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count")
             for balancer in balancers
-        ], "Sum"),
-        _widget("Response time (p95, seconds)", 12, 0, [
+        ], stat="Sum", period=60, at=(0, 0)),
+        metric_widget("Response time (p95, seconds)", [
             ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", balancer]
             for balancer in balancers
-        ], "p95"),
+        ], stat="p95", period=60, at=(12, 0)),
         # Container Insights publishes cluster totals for Fargate tasks too.
-        _widget("Cluster CPU units and memory MiB, used and reserved", 0, 6, [
+        metric_widget("Cluster CPU units and memory MiB, used and reserved", [
             ["ECS/ContainerInsights", metric, "ClusterName", "${Cluster}"]
             for metric in ("CpuUtilized", "CpuReserved", "MemoryUtilized", "MemoryReserved")
-        ], "Sum"),
-        _widget("Database CPU (%) and connections", 12, 6, [
+        ], stat="Sum", period=60, at=(0, 6)),
+        metric_widget("Database CPU (%) and connections", [
             ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "${Database}"],
             ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", "${Database}"],
-        ], "Average"),
-        _widget("Database free storage (bytes)", 0, 12, [
+        ], stat="Average", period=60, at=(12, 6)),
+        metric_widget("Database free storage (bytes)", [
             ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", "${Database}"],
-        ], "Minimum"),
-        _widget("Cache engine CPU (%) and evictions", 12, 12, [
+        ], stat="Minimum", period=60, at=(0, 12)),
+        metric_widget("Cache engine CPU (%) and evictions", [
             ["AWS/ElastiCache", metric, "CacheClusterId", node]
             for metric in ("EngineCPUUtilization", "Evictions") for node in nodes
-        ], "Average"),
+        ], stat="Average", period=60, at=(12, 12)),
     ]
-    return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
 
 
 def add_dashboard(stack: Stack, settings: MicroservicesSettings, inputs: Inputs) -> cloudwatch.Dashboard:
-    return stack.add(
-        cloudwatch.Dashboard(
-            "Dashboard",
-            DashboardBody=Sub(
-                dashboard_body(settings),
-                Cluster=inputs.cluster, Database=inputs.database, Cache=inputs.cache,
-                **{balancer_name(number): pick(inputs.balancers.load_balancer_full_names, number)
-                   for number in range(inputs.count)},
-            ),
-        )
+    balancers = {
+        balancer_name(number): pick(inputs.balancers.load_balancer_full_names, number)
+        for number in range(inputs.count)
+    }
+    return dashboard(
+        stack, "Dashboard", dashboard_widgets(settings),
+        Cluster=inputs.cluster, Database=inputs.database, Cache=inputs.cache, **balancers,
     )

@@ -100,6 +100,29 @@ def add_public_route_table(
     return table
 
 
+def add_subnet(
+    stack: Stack, vpc: ec2.VPC, tier: str, letter: str, zone: Select, cidr: str,
+    routes: ec2.RouteTable,
+) -> ec2.Subnet:
+    """`<tier>Subnet<letter>` in `zone`, routed by `routes`; no public IPs on launch."""
+    subnet = stack.add(
+        ec2.Subnet(
+            f"{tier}Subnet{letter}",
+            VpcId=Ref(vpc),
+            AvailabilityZone=zone,
+            CidrBlock=cidr,
+            MapPublicIpOnLaunch=False,
+            Tags=_name(f"{tier.lower()}-{letter.lower()}"),
+        )
+    )
+    stack.add(
+        ec2.SubnetRouteTableAssociation(
+            f"{tier}Subnet{letter}Routes", SubnetId=Ref(subnet), RouteTableId=Ref(routes)
+        )
+    )
+    return subnet
+
+
 def add_zones(
     stack: Stack, settings: NetworkSettings, vpc: ec2.VPC, public_routes: ec2.RouteTable,
     internet: ec2.VPCGatewayAttachment,
@@ -110,31 +133,7 @@ def add_zones(
     for index in range(settings.az_count):
         zone = Select(index, GetAZs(""))
         letter = "ABC"[index]
-        public = stack.add(
-            ec2.Subnet(
-                f"PublicSubnet{letter}",
-                VpcId=Ref(vpc),
-                AvailabilityZone=zone,
-                CidrBlock=public_cidrs[index],
-                MapPublicIpOnLaunch=False,
-                Tags=_name(f"public-{letter.lower()}"),
-            )
-        )
-        stack.add(
-            ec2.SubnetRouteTableAssociation(
-                f"PublicSubnet{letter}Routes", SubnetId=Ref(public), RouteTableId=Ref(public_routes)
-            )
-        )
-        private = stack.add(
-            ec2.Subnet(
-                f"PrivateSubnet{letter}",
-                VpcId=Ref(vpc),
-                AvailabilityZone=zone,
-                CidrBlock=private_cidrs[index],
-                MapPublicIpOnLaunch=False,
-                Tags=_name(f"private-{letter.lower()}"),
-            )
-        )
+        public = add_subnet(stack, vpc, "Public", letter, zone, public_cidrs[index], public_routes)
         if nat is None or settings.nat == "per-az":
             nat = add_nat_gateway(stack, letter, public, internet)
         routes = stack.add(
@@ -150,11 +149,7 @@ def add_zones(
                 NatGatewayId=Ref(nat),
             )
         )
-        stack.add(
-            ec2.SubnetRouteTableAssociation(
-                f"PrivateSubnet{letter}Routes", SubnetId=Ref(private), RouteTableId=Ref(routes)
-            )
-        )
+        private = add_subnet(stack, vpc, "Private", letter, zone, private_cidrs[index], routes)
         zones.append(Zone(index, public, private, routes))
     return zones
 

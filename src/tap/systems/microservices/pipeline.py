@@ -61,13 +61,18 @@ def shared_pipeline(
     """The connection is the one this stack creates, or the configured one (a root
     parameter: its ARN names an account)."""
     pipeline = settings.pipeline
+
+    def created(output: str) -> GetAtt:
+        assert nested is not None, f"{output}: the pipeline stack was not nested"
+        return nested.output(output)
+
     return SharedPipeline(
         connection_arn=(
             accounts.pipeline_connection_arn if pipeline.connection_arn is not None
-            else nested.output("ConnectionArn")
+            else created("ConnectionArn")
         ),
         oidc_provider_arn=(
-            nested.output("OidcProviderArn") if pipeline.create_oidc_provider
+            created("OidcProviderArn") if pipeline.create_oidc_provider
             else existing_github_oidc_provider_arn()
         ),
     )

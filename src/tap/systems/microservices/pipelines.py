@@ -23,12 +23,12 @@ workflow reads from repository variables (see workflows.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import Ref, Sub
 
 from tap.blocks import actions
-from tap.blocks.iam import BucketRef, RepositoryRef, arn_of
+from tap.blocks.arns import arn
+from tap.blocks.iam import BucketRef, RepositoryRef
 from tap.blocks.pipelines import (
     EcsTarget,
     docker_build_project,
@@ -36,6 +36,7 @@ from tap.blocks.pipelines import (
     github_deploy_role,
     pipeline_arn,
 )
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings, ServiceSettings
 from tap.stacktree import Stack
 from tap.systems.microservices.ids import (
@@ -53,21 +54,21 @@ REGISTRY = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
 class PipelineShared:
     """What every pipeline of the shard uses."""
 
-    artifacts_bucket_name: Any = wire("Bucket holding pipeline artefacts.")
-    connection_arn: Any = wire("GitHub connection the pipelines read source from.")
-    oidc_provider_arn: Any = wire("GitHub Actions OIDC provider the deploy roles trust.")
-    cluster_name: Any = wire("ECS cluster of the services.")
+    artifacts_bucket_name: CfnValue = wire("Bucket holding pipeline artefacts.")
+    connection_arn: CfnValue = wire("GitHub connection the pipelines read source from.")
+    oidc_provider_arn: CfnValue = wire("GitHub Actions OIDC provider the deploy roles trust.")
+    cluster_name: CfnValue = wire("ECS cluster of the services.")
 
 
 @dataclass(frozen=True)
 class DeployTarget:
     """One service as its pipeline sees it."""
 
-    repository_name: Any = wire("ECR repository the build pushes to.")
-    service_name: Any = wire("ECS service the pipeline deploys.")
-    service_arn: Any = wire("ARN of that ECS service.")
-    task_role_arn: Any = wire("Role the service's tasks run as (passed to ECS on deploy).")
-    execution_role_arn: Any = wire("Role ECS starts the tasks with (passed to ECS on deploy).")
+    repository_name: CfnValue = wire("ECR repository the build pushes to.")
+    service_name: CfnValue = wire("ECS service the pipeline deploys.")
+    service_arn: CfnValue = wire("ARN of that ECS service.")
+    task_role_arn: CfnValue = wire("Role the service's tasks run as (passed to ECS on deploy).")
+    execution_role_arn: CfnValue = wire("Role ECS starts the tasks with (passed to ECS on deploy).")
 
 
 def pipelines_stack(
@@ -80,7 +81,7 @@ def pipelines_stack(
     artifacts = BucketRef(
         label="ArtifactsBucket",
         name=shared.artifacts_bucket_name,
-        arn=Sub("arn:${AWS::Partition}:s3:::${Bucket}", Bucket=shared.artifacts_bucket_name),
+        arn=arn("s3", "${Bucket}", region="", account="", Bucket=shared.artifacts_bucket_name),
     )
     for service in services:
         prefix = service_prefix(service)
@@ -101,7 +102,7 @@ def add_service_pipeline(
     repository = RepositoryRef(
         label=f"{prefix}Repository",
         name=target.repository_name,
-        arn=arn_of("ecr", "repository/${Name}", Name=target.repository_name),
+        arn=arn("ecr", "repository/${Name}", Name=target.repository_name),
     )
     build = docker_build_project(
         stack, f"{prefix}Build",

@@ -65,6 +65,7 @@ from tap.blocks.logs import log_group
 from tap.blocks.monitoring import PER_MINUTE, alarm
 from tap.blocks.secrets import generated_secret
 from tap.blocks.security_groups import Rule, security_group
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings, ServiceSettings, secret_kind
 from tap.config.schema import Invalid, show
 from tap.errors import BuildError
@@ -93,25 +94,25 @@ _DUPLICATE_ID = re.compile(r'duplicate key "(.+)" detected')
 class ShardInputs:
     """What every service shard receives from the root."""
 
-    cluster_name: Any = wire("ECS cluster of the services.")
-    vpc_id: Any = wire("VPC of the platform.", "AWS::EC2::VPC::Id")
-    private_subnet_ids: Any = wire("Private subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
-    load_balancer_security_group_id: Any = wire(
+    cluster_name: CfnValue = wire("ECS cluster of the services.")
+    vpc_id: CfnValue = wire("VPC of the platform.", "AWS::EC2::VPC::Id")
+    private_subnet_ids: CfnValue = wire("Private subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
+    load_balancer_security_group_id: CfnValue = wire(
         "Security group of the load balancer.", "AWS::EC2::SecurityGroup::Id"
     )
-    services_security_group_id: Any = wire(
+    services_security_group_id: CfnValue = wire(
         "Security group every service task carries (outbound rules).", "AWS::EC2::SecurityGroup::Id"
     )
-    alarm_topic_arn: Any = wire("Topic the alarms notify.")
-    database_address: Any = wire("PostgreSQL host.")
-    database_port: Any = wire("PostgreSQL port.")
-    database_secret_arn: Any = wire("Secret with the database master credentials.")
-    cache_address: Any = wire("Cache primary endpoint.")
-    cache_port: Any = wire("Cache port.")
-    cache_auth_secret_arn: Any = wire("Secret with the cache AUTH token.")
-    artifacts_bucket_name: Any = wire("Bucket holding pipeline artefacts.")
-    connection_arn: Any = wire("GitHub connection of the pipelines.")
-    oidc_provider_arn: Any = wire("GitHub Actions OIDC provider.")
+    alarm_topic_arn: CfnValue = wire("Topic the alarms notify.")
+    database_address: CfnValue = wire("PostgreSQL host.")
+    database_port: CfnValue = wire("PostgreSQL port.")
+    database_secret_arn: CfnValue = wire("Secret with the database master credentials.")
+    cache_address: CfnValue = wire("Cache primary endpoint.")
+    cache_port: CfnValue = wire("Cache port.")
+    cache_auth_secret_arn: CfnValue = wire("Secret with the cache AUTH token.")
+    artifacts_bucket_name: CfnValue = wire("Bucket holding pipeline artefacts.")
+    connection_arn: CfnValue = wire("GitHub connection of the pipelines.")
+    oidc_provider_arn: CfnValue = wire("GitHub Actions OIDC provider.")
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def add_alarms(
             description=f"{service.name}: average {metric} above {percent} %",
             namespace="AWS/ECS", metric=metric, dimensions=ecs_dimensions,
             statistic="Average", comparison="GreaterThanThreshold", threshold=percent,
-            notify=shared.alarm_topic_arn, **PER_MINUTE,
+            notify=shared.alarm_topic_arn, window=PER_MINUTE,
         )
     alarm(
         stack, f"{prefix}UnhealthyTargetsAlarm",
@@ -328,7 +329,7 @@ def add_alarms(
             "TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
         },
         statistic="Maximum", comparison="GreaterThanOrEqualToThreshold", threshold=1,
-        notify=shared.alarm_topic_arn, **PER_MINUTE,
+        notify=shared.alarm_topic_arn, window=PER_MINUTE,
     )
 
 
