@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ class Target:
 
     system: str
     env: str | None
-    emission: Emission | None = None
+    built: Emission | None = None
     region: str = "us-east-1"
     findings: list[Finding] = field(default_factory=list)
     linted: bool = False
@@ -46,6 +47,13 @@ class Target:
     @property
     def folder(self) -> str:
         return self.system if self.env is None else f"{self.system}/{self.env}"
+
+    @property
+    def emission(self) -> Emission:
+        """What `build_target` emitted."""
+        if self.built is None:
+            raise RuntimeError(f"{self.folder} has not been built")
+        return self.built
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,8 +93,9 @@ def select_targets(system: str | None, env: str | None, config_dir: Path) -> lis
 
 
 def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -> None:
-    if target.system == BOOTSTRAP:
-        root, files, description = bootstrap.build(), {}, {"system": BOOTSTRAP}
+    files: Mapping[str, bytes] = {}
+    if target.env is None:  # the bootstrap stack: one per account and region, no config
+        root, description = bootstrap.build(), {"system": BOOTSTRAP}
     else:
         settings = config.load(target.system, target.env, config_dir)
         target.region = settings.region
@@ -96,7 +105,7 @@ def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -
             raise config.located(err, target.system, target.env, config_dir) from None
         root, files = built.root, built.files
         description = {"system": target.system, "environment": target.env, "region": settings.region}
-    target.emission = emit_tree(root, target.folder, description, files)
+    target.built = emit_tree(root, target.folder, description, files)
 
 
 def lint_targets(

@@ -243,13 +243,12 @@ class Linter:
 
 # --- worker processes of lint_many ------------------------------------------
 
-_worker_linter: Linter | None = None
+_worker_linters: list[Linter] = []  # the one linter of a worker process
 
 
 def _start_worker(region: str) -> None:
-    global _worker_linter
-    _worker_linter = Linter(region, cache_dir=None, workers=1)
+    _worker_linters.append(Linter(region, cache_dir=None, workers=1))
 
 
 def _lint_in_worker(template: tuple[str, bytes]) -> list[dict]:
-    return _worker_linter._run(*template)
+    return _worker_linters[0]._run(*template)

@@ -299,9 +299,8 @@ class NestedStack:
         """Pass the artefact bucket if the child needs it, then check every parameter."""
         self.stack.body  # render (and freeze) the child first: its parameters are now final
         declared = self.stack.template.parameters
-        if names.ARTIFACT_BUCKET_PARAMETER in declared:
-            parent = self.stack.parent
-            self.parameters[names.ARTIFACT_BUCKET_PARAMETER] = parent.artifact_bucket()
+        if names.ARTIFACT_BUCKET_PARAMETER in declared and self.stack.parent is not None:
+            self.parameters[names.ARTIFACT_BUCKET_PARAMETER] = self.stack.parent.artifact_bucket()
         unknown = sorted(set(self.parameters) - set(declared))
         missing = sorted(
             name for name, parameter in declared.items()
