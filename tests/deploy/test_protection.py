@@ -67,6 +67,14 @@ def test_rollback_triggers_are_the_platforms_deploy_alarms():
     assert configuration["MonitoringTimeInMinutes"] == 5
 
 
+def test_a_composite_alarm_is_a_trigger_of_its_own_type():
+    """The microservices root names one composite alarm over every load balancer's 5xx alarms."""
+    composite = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:tap-microservices-LoadBalancers5xxAlarm"
+    deployed = stack("root", "UPDATE_COMPLETE", outputs={"RollbackCompositeAlarmArns": composite})
+    assert protection.rollback_configuration(deployed)["RollbackTriggers"] == [
+        {"Arn": composite, "Type": "AWS::CloudWatch::CompositeAlarm"}]
+
+
 def test_a_first_deploy_has_no_rollback_triggers():
     assert protection.rollback_configuration(None) == {}
     assert protection.rollback_configuration(stack("root", "REVIEW_IN_PROGRESS")) == {}
