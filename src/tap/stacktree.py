@@ -208,7 +208,6 @@ class Stack:
         self,
         child: "Stack",
         parameters: Mapping[str, Any] | None = None,
-        depends_on: list["NestedStack"] | None = None,
     ) -> "NestedStack":
         """Add `child` as a nested stack of this one, passing `parameters` to it."""
         self._check_open()
@@ -226,8 +225,6 @@ class Stack:
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
         )
-        if depends_on:
-            resource.DependsOn = [nested.resource.title for nested in depends_on]
         nested = NestedStack(child, resource, dict(parameters or {}))
         self.template.add_resource(resource)
         self.children.append(nested)
