@@ -21,14 +21,14 @@ from tap.systems.microservices.cache import cache_stack
 from tap.systems.microservices.cdn import cdn_stack
 from tap.systems.microservices.cluster import balancer_outputs, cluster_stack
 from tap.systems.microservices.database import database_stack
+from tap.systems.microservices.github import (
+    GitHubAccess,
+    github_access,
+    pipeline_stack,
+)
 from tap.systems.microservices.images import shard_image_tags
 from tap.systems.microservices.monitoring import monitoring_stack
 from tap.systems.microservices.network import network_stack
-from tap.systems.microservices.pipeline import (
-    SharedPipeline,
-    pipeline_stack,
-    shared_pipeline,
-)
 from tap.systems.microservices.security import security_stack
 from tap.systems.microservices.services import ShardInputs, services_stack
 from tap.systems.microservices.storage import storage_stack
@@ -128,9 +128,9 @@ def add_cdn(
     })
 
 
-def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: AccountValues) -> SharedPipeline:
+def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: AccountValues) -> GitHubAccess:
     stack = pipeline_stack(settings)
-    return shared_pipeline(settings, root.nest(stack) if stack is not None else None, accounts.inputs)
+    return github_access(settings, root.nest(stack) if stack is not None else None, accounts.inputs)
 
 
 def add_service_shards(
@@ -148,7 +148,7 @@ def add_service_shards(
 
 def add_outputs(
     root: Stack, network: NestedStack, storage: NestedStack, cluster: NestedStack,
-    monitoring: NestedStack, cdn: NestedStack, pipeline: SharedPipeline,
+    monitoring: NestedStack, cdn: NestedStack, pipeline: GitHubAccess,
 ) -> None:
     root.output("VpcId", network.output("VpcId"), "VPC of the platform.")
     root.output("DistributionDomainName", cdn.output("DistributionDomainName"),

@@ -51,7 +51,7 @@ REGISTRY = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
 
 
 @dataclass(frozen=True)
-class PipelineShared:
+class PipelinesInputs:
     """What every pipeline of the shard uses."""
 
     artifacts_bucket_name: CfnValue = wire("Bucket holding pipeline artefacts.")
@@ -74,10 +74,10 @@ class DeployTarget:
 def pipelines_stack(
     settings: MicroservicesSettings, shard: int, services: tuple[ServiceSettings, ...]
 ) -> Stack:
-    """The shard's pipelines; parameters: PipelineShared, then DeployTarget per service,
+    """The shard's pipelines; parameters: PipelinesInputs, then DeployTarget per service,
     prefixed with the service's logical-id prefix."""
     stack = Stack(pipelines_stack_name(shard), f"tap microservices: pipelines of shard {shard}")
-    shared = declare(stack, PipelineShared)
+    shared = declare(stack, PipelinesInputs)
     artifacts = BucketRef(
         label="ArtifactsBucket",
         name=shared.artifacts_bucket_name,
@@ -95,7 +95,7 @@ def add_service_pipeline(
     settings: MicroservicesSettings,
     service: ServiceSettings,
     prefix: str,
-    shared: PipelineShared,
+    shared: PipelinesInputs,
     target: DeployTarget,
     artifacts: BucketRef,
 ) -> None:

@@ -80,7 +80,7 @@ from tap.systems.microservices.ids import (
 from tap.systems.microservices.images import service_image
 from tap.systems.microservices.pipelines import (
     DeployTarget,
-    PipelineShared,
+    PipelinesInputs,
     pipelines_stack,
 )
 from tap.systems.microservices.wiring import arguments, declare, wire
@@ -342,7 +342,7 @@ def add_pipelines(
 ) -> None:
     services = settings.services_in_shard(shard)
     child = pipelines_stack(settings, shard, services)
-    parameters = arguments(PipelineShared(
+    parameters = arguments(PipelinesInputs(
         artifacts_bucket_name=shared.artifacts_bucket_name,
         connection_arn=shared.connection_arn,
         oidc_provider_arn=shared.oidc_provider_arn,

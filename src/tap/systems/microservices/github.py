@@ -1,4 +1,4 @@
-"""Pipeline stack: what every service's pipeline shares.
+"""The `pipeline` stack: the GitHub side every service's pipeline shares.
 
 - the GitHub connection (CodeConnections). CloudFormation creates it
   PENDING: complete it once in the console (Developer Tools > Settings >
@@ -31,7 +31,7 @@ from tap.systems.microservices.accounts import AccountInputs
 
 
 @dataclass(frozen=True)
-class SharedPipeline:
+class GitHubAccess:
     """The connection and OIDC provider ARNs as the root sees them."""
 
     connection_arn: Any
@@ -55,9 +55,9 @@ def pipeline_stack(settings: MicroservicesSettings) -> Stack | None:
     return stack
 
 
-def shared_pipeline(
+def github_access(
     settings: MicroservicesSettings, nested: NestedStack | None, accounts: AccountInputs
-) -> SharedPipeline:
+) -> GitHubAccess:
     """The connection is the one this stack creates, or the configured one (a root
     parameter: its ARN names an account)."""
     pipeline = settings.pipeline
@@ -66,7 +66,7 @@ def shared_pipeline(
         assert nested is not None, f"{output}: the pipeline stack was not nested"
         return nested.output(output)
 
-    return SharedPipeline(
+    return GitHubAccess(
         connection_arn=(
             accounts.pipeline_connection_arn if pipeline.connection_arn is not None
             else created("ConnectionArn")
