@@ -6,7 +6,6 @@ drift from the templates (a test keeps the committed file current).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 from tap.emit import Emission
@@ -27,8 +26,9 @@ def _wiring(parent: Stack) -> dict[tuple[str, str], list[str]]:
 
 
 def _parameter_values(nested: NestedStack) -> list:
-    rendered = json.loads(json.dumps(nested.parameters, default=lambda item: item.to_dict()))
-    return list(rendered.values())
+    assert nested.stack.parent is not None
+    resource = nested.stack.parent.document["Resources"][nested.resource.title]
+    return list(resource["Properties"].get("Parameters", {}).values())
 
 
 def _node(stack: Stack, resources: dict[str, int]) -> str:

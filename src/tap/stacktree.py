@@ -1,9 +1,9 @@
 """A root template and its nested templates, wired only through parameters and outputs.
 
-A `Stack` owns one troposphere `Template`. `parent.nest(child, {...})` adds
-an `AWS::CloudFormation::Stack` resource to the parent whose parameters are
-checked against the child's declared parameters, and `NestedStack.output`
-reads a child's output with `Fn::GetAtt Child.Outputs.X`.
+A `Stack` owns one troposphere `Template`. `parent.nest(child, inputs...)` adds
+an `AWS::CloudFormation::Stack` resource to the parent that passes the
+child every parameter it declared, from typed inputs (`tap.wiring`), and
+`NestedStack.outputs` reads a child's outputs with `Fn::GetAtt Child.Outputs.X`.
 
 Nothing names a bucket, account, region or partition. The root takes the
 artefact bucket as a parameter (empty means the bootstrap bucket of the
@@ -44,7 +44,7 @@ from troposphere import (
     cloudformation,
 )
 
-from tap import canonical, names, quotas
+from tap import canonical, names, quotas, wiring
 from tap.errors import BuildError
 
 _STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -204,12 +204,10 @@ class Stack:
 
     # --- nesting ---------------------------------------------------------
 
-    def nest(
-        self,
-        child: "Stack",
-        parameters: Mapping[str, Any] | None = None,
-    ) -> "NestedStack":
-        """Add `child` as a nested stack of this one, passing `parameters` to it."""
+    def nest(self, child: "Stack", *inputs: Any) -> "NestedStack":
+        """Add `child` as a nested stack of this one; it receives each parameter it declared
+        from `inputs` (wiring dataclasses, `wiring.prefixed` ones, or mappings of names
+        computed by one function on both ends)."""
         self._check_open()
         if child.parent is not None or child.is_root:
             raise ValueError(f"stack {child.name!r} is already part of a tree")
@@ -225,7 +223,7 @@ class Stack:
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
         )
-        nested = NestedStack(child, resource, dict(parameters or {}))
+        nested = NestedStack(child, resource, inputs)
         self.template.add_resource(resource)
         self.children.append(nested)
         return nested
@@ -280,11 +278,15 @@ class Stack:
 
 @dataclass
 class NestedStack:
-    """A child stack as its parent sees it: the Stack resource and the values passed in."""
+    """A child stack as its parent sees it: the Stack resource and the inputs passed in."""
 
     stack: Stack
     resource: cloudformation.Stack
-    parameters: dict[str, Any]
+    inputs: tuple[Any, ...]
+
+    def outputs(self, cls: type[wiring.Wires], prefix: str = "") -> wiring.Wires:
+        """The child's outputs declared by `cls` (names after `prefix`), as `Fn::GetAtt`s."""
+        return wiring.read(self, cls, prefix)
 
     def output(self, name: str) -> GetAtt:
         if name not in self.stack.template.outputs:
@@ -293,26 +295,42 @@ class NestedStack:
         return GetAtt(self.resource, f"Outputs.{name}")
 
     def finalize(self) -> None:
-        """Pass the artefact bucket if the child needs it, then check every parameter."""
+        """Pass every parameter the child declared, the artefact bucket too if it needs it."""
         self.stack.body  # render (and freeze) the child first: its parameters are now final
-        declared = self.stack.template.parameters
-        if names.ARTIFACT_BUCKET_PARAMETER in declared and self.stack.parent is not None:
-            self.parameters[names.ARTIFACT_BUCKET_PARAMETER] = self.stack.parent.artifact_bucket()
-        unknown = sorted(set(self.parameters) - set(declared))
-        missing = sorted(
-            name for name, parameter in declared.items()
-            if name not in self.parameters and "Default" not in parameter.properties
-        )
-        if unknown or missing:
-            raise ValueError(
-                f"nested stack {self.stack.name!r}: unknown parameters {unknown}, "
-                f"missing parameters {missing}"
-            )
-        if self.parameters:
-            self.resource.Parameters = dict(sorted(self.parameters.items()))
+        parameters = self.parameters()
+        if parameters:
+            self.resource.Parameters = dict(sorted(parameters.items()))
         tags = self.stack.all_tags()
         if tags:
             self.resource.Tags = Tags(**dict(tags))
+
+    def parameters(self) -> dict[str, Any]:
+        """The values of the child's declared parameters, from the inputs; a parameter the
+        inputs give twice, or without a value, or not at all (and without a default) fails."""
+        declared = self.stack.template.parameters
+        given: dict[str, Any] = {}
+        twice, unset = set(), set()
+        for inputs in self.inputs:
+            for name, value in wiring.passed(inputs):
+                if name not in declared:
+                    continue
+                if name in given:
+                    twice.add(name)
+                if value is None:
+                    unset.add(name)
+                given[name] = value
+        if names.ARTIFACT_BUCKET_PARAMETER in declared and self.stack.parent is not None:
+            given[names.ARTIFACT_BUCKET_PARAMETER] = self.stack.parent.artifact_bucket()
+        missing = {
+            name for name, parameter in declared.items()
+            if name not in given and "Default" not in parameter.properties
+        }
+        if twice or unset or missing:
+            raise ValueError(
+                f"nested stack {self.stack.name!r}: parameters given twice {sorted(twice)}, "
+                f"without a value {sorted(unset)}, missing {sorted(missing)}"
+            )
+        return given
 
 
 class _ChildTemplateUrl(AWSHelperFn):

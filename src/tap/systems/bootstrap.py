@@ -23,6 +23,7 @@ account holds one) for that repository only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from awacs import s3 as s3_actions
@@ -67,7 +68,9 @@ from tap.blocks.buckets import (
 from tap.blocks.iam import BucketRef, Role, grant_pass_role, service_trust
 from tap.blocks.lifecycle import suppress
 from tap.blocks.pipelines import github_oidc_provider, github_trust
+from tap.cfnvalue import CfnValue
 from tap.stacktree import Stack
+from tap.wiring import declare, publish, wire
 
 ADMINISTRATION_ROLE_NAME = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE_NAME = "AWSCloudFormationStackSetExecutionRole"
@@ -95,80 +98,78 @@ CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 def build() -> Stack:
     stack = Stack.root("bootstrap", "tap bootstrap: artefact bucket, StackSet roles, GitHub deploy roles")
-    add_parameters(stack)
-    bucket = add_artifact_bucket(stack)
+    inputs = declare(stack, BootstrapInputs)
+    add_conditions(stack, inputs)
+    bucket = add_artifact_bucket(stack, inputs)
     add_administration_role(stack)
     add_execution_role(stack)
     add_api_gateway_logging(stack)
-    stack.output("ArtifactBucketName", bucket.ref.name, "Bucket that deploys upload artefacts to.")
-    stack.output("ArtifactBucketArn", bucket.ref.arn, "ARN of the artefact bucket.")
-    add_github_deployment(stack, bucket.ref)
+    publish(stack, BootstrapOutputs(artifact_bucket_name=bucket.ref.name, artifact_bucket_arn=bucket.ref.arn))
+    add_github_deployment(stack, inputs, bucket.ref)
     return stack
 
 
-def add_parameters(stack: Stack) -> None:
-    stack.parameter(
-        "ReaderOrganizationId",
-        Default="",
-        AllowedPattern=r"^(o-[a-z0-9]{10,32})?$",
-        Description="AWS Organization whose accounts may read artefacts (StackSet targets). "
-        "Empty: only this account.",
-    )
-    stack.parameter(
-        "AdministratorAccountId",
-        Default="",
-        AllowedPattern=r"^(\d{12})?$",
-        Description="Account that runs StackSets into this one. Empty: no execution role.",
-    )
-    stack.parameter(
-        "CreateAdministrationRole",
-        Default="false",
-        AllowedValues=["true", "false"],
-        Description="true in the account that administers StackSets.",
-    )
-    stack.parameter(
-        "ConfigureApiGatewayLogging",
-        Default="true",
-        AllowedValues=["true", "false"],
-        Description="Set API Gateway's account-wide CloudWatch role in this region (needed for "
+@dataclass(frozen=True)
+class BootstrapInputs:
+    reader_organization_id: CfnValue = wire(
+        "AWS Organization whose accounts may read artefacts (StackSet targets). Empty: only this account.",
+        Default="", AllowedPattern=r"^(o-[a-z0-9]{10,32})?$")
+    administrator_account_id: CfnValue = wire(
+        "Account that runs StackSets into this one. Empty: no execution role.",
+        Default="", AllowedPattern=r"^(\d{12})?$")
+    create_administration_role: CfnValue = wire(
+        "true in the account that administers StackSets.", Default="false", AllowedValues=["true", "false"])
+    configure_api_gateway_logging: CfnValue = wire(
+        "Set API Gateway's account-wide CloudWatch role in this region (needed for "
         "API access logs). false if something else already manages it.",
-    )
-    stack.parameter(
-        "GitHubRepository",
-        Default="",
-        AllowedPattern=GITHUB_REPOSITORY_PATTERN,
-        ConstraintDescription="owner/name of a GitHub repository, as GitHub spells it, or empty",
-        Description="GitHub repository (owner/name) whose Actions plan pull requests and deploy "
+        Default="true", AllowedValues=["true", "false"])
+    github_repository: CfnValue = wire(
+        "GitHub repository (owner/name) whose Actions plan pull requests and deploy "
         "the deploy branches with the roles below. Empty: no GitHub roles.",
-    )
-    stack.parameter(
-        "GitHubDeployBranches",
+        Default="", AllowedPattern=GITHUB_REPOSITORY_PATTERN,
+        ConstraintDescription="owner/name of a GitHub repository, as GitHub spells it, or empty")
+    github_deploy_branches: CfnValue = wire(
+        "Branches (comma-separated, at most five) whose pushes may deploy.",
         Default="main",
         AllowedPattern=rf"^{BRANCH_PATTERN}(,{BRANCH_PATTERN}){{0,{MAX_DEPLOY_BRANCHES - 1}}}$",
         ConstraintDescription=f"1 to {MAX_DEPLOY_BRANCHES} branch names separated by commas, "
-        "without wildcards",
-        Description="Branches (comma-separated, at most five) whose pushes may deploy.",
-    )
-    stack.parameter(
-        "GitHubOidcProviderArn",
-        Default="",
-        AllowedPattern=GITHUB_PROVIDER_ARN_PATTERN,
-        ConstraintDescription="the ARN of the account's token.actions.githubusercontent.com "
-        "provider, or empty",
-        Description="The account's GitHub OIDC provider, if it has one (an account holds one per "
+        "without wildcards")
+    github_oidc_provider_arn: CfnValue = wire(
+        "The account's GitHub OIDC provider, if it has one (an account holds one per "
         "URL; the microservices pipeline may have made it). Empty: this stack creates it.",
-    )
+        Default="", AllowedPattern=GITHUB_PROVIDER_ARN_PATTERN,
+        ConstraintDescription="the ARN of the account's token.actions.githubusercontent.com "
+        "provider, or empty")
+
+
+@dataclass(frozen=True)
+class BootstrapOutputs:
+    artifact_bucket_name: CfnValue = wire("Bucket that deploys upload artefacts to.")
+    artifact_bucket_arn: CfnValue = wire("ARN of the artefact bucket.")
+
+
+@dataclass(frozen=True)
+class GitHubRoleOutputs:
+    """The roles of CI without keys, made only when a repository is given."""
+
+    cloud_formation_execution_role_arn: CfnValue = wire(
+        "Role CloudFormation acts as when CI deploys (./deploy.sh deploy --role-arn).")
+    github_plan_role_arn: CfnValue = wire("Role a pull request's workflow assumes to plan a deploy.")
+    github_deploy_role_arn: CfnValue = wire("Role a deploy branch's workflow assumes to deploy.")
+
+
+def add_conditions(stack: Stack, inputs: BootstrapInputs) -> None:
     template = stack.template
-    template.add_condition("ConfigureApiGatewayLogging", Equals(Ref("ConfigureApiGatewayLogging"), "true"))
-    template.add_condition("OrganizationGiven", Not(Equals(Ref("ReaderOrganizationId"), "")))
-    template.add_condition("AdministratorGiven", Not(Equals(Ref("AdministratorAccountId"), "")))
-    template.add_condition("IsAdministrator", Equals(Ref("CreateAdministrationRole"), "true"))
-    template.add_condition("GitHubGiven", Not(Equals(Ref("GitHubRepository"), "")))
+    template.add_condition("ConfigureApiGatewayLogging", Equals(inputs.configure_api_gateway_logging, "true"))
+    template.add_condition("OrganizationGiven", Not(Equals(inputs.reader_organization_id, "")))
+    template.add_condition("AdministratorGiven", Not(Equals(inputs.administrator_account_id, "")))
+    template.add_condition("IsAdministrator", Equals(inputs.create_administration_role, "true"))
+    template.add_condition("GitHubGiven", Not(Equals(inputs.github_repository, "")))
     template.add_condition("CreateGitHubOidcProvider", And(
-        UseCondition("GitHubGiven"), Equals(Ref("GitHubOidcProviderArn"), "")))
+        UseCondition("GitHubGiven"), Equals(inputs.github_oidc_provider_arn, "")))
 
 
-def add_artifact_bucket(stack: Stack) -> SecureBucket:
+def add_artifact_bucket(stack: Stack, inputs: BootstrapInputs) -> SecureBucket:
     bucket = secure_bucket(
         stack,
         "ArtifactBucket",
@@ -191,7 +192,7 @@ def add_artifact_bucket(stack: Stack) -> SecureBucket:
         Principal=Principal("*"),
         Action=[s3_actions.GetObject, s3_actions.GetObjectVersion],
         Resource=[bucket.ref.objects_arn],
-        Condition=Condition(StringEquals("aws:PrincipalOrgID", Ref("ReaderOrganizationId"))),
+        Condition=Condition(StringEquals("aws:PrincipalOrgID", inputs.reader_organization_id)),
     )
     denies = tls_only_statements(bucket.ref)
     stack.add(
@@ -333,27 +334,25 @@ def add_api_gateway_logging(stack: Stack) -> None:
 # --- deploying from GitHub Actions without AWS keys ----------------------------------
 
 
-def add_github_deployment(stack: Stack, bucket: BucketRef) -> None:
+def add_github_deployment(stack: Stack, inputs: BootstrapInputs, bucket: BucketRef) -> None:
     """The OIDC provider, CloudFormation's execution role, and the plan and deploy roles
     of the CI workflows, all only when a repository is given."""
-    provider = add_github_oidc_provider(stack)
+    provider = add_github_oidc_provider(stack, inputs)
     execution = add_cloudformation_execution_role(stack)
     plan = add_github_plan_role(stack, provider, bucket)
-    deploy = add_github_deploy_role(stack, provider, bucket, execution)
-    for name, value, description in (
-        ("CloudFormationExecutionRoleArn", GetAtt(execution, "Arn"),
-         "Role CloudFormation acts as when CI deploys (./deploy.sh deploy --role-arn)."),
-        ("GitHubPlanRoleArn", plan.arn, "Role a pull request's workflow assumes to plan a deploy."),
-        ("GitHubDeployRoleArn", deploy.arn, "Role a deploy branch's workflow assumes to deploy."),
-    ):
-        stack.output(name, value, description).Condition = "GitHubGiven"
+    deploy = add_github_deploy_role(stack, provider, bucket, execution, inputs)
+    publish(stack, GitHubRoleOutputs(
+        cloud_formation_execution_role_arn=GetAtt(execution, "Arn"),
+        github_plan_role_arn=plan.arn,
+        github_deploy_role_arn=deploy.arn,
+    ), condition="GitHubGiven")
 
 
-def add_github_oidc_provider(stack: Stack) -> Any:
+def add_github_oidc_provider(stack: Stack, inputs: BootstrapInputs) -> Any:
     """The provider's ARN: the one this stack creates, or the account's existing one."""
     provider = github_oidc_provider(stack, "GitHubOidcProvider")
     provider.Condition = "CreateGitHubOidcProvider"
-    return If("CreateGitHubOidcProvider", Ref(provider), Ref("GitHubOidcProviderArn"))
+    return If("CreateGitHubOidcProvider", Ref(provider), inputs.github_oidc_provider_arn)
 
 
 def add_cloudformation_execution_role(stack: Stack) -> iam.Role:
@@ -383,11 +382,11 @@ def tap_stacks() -> list[Sub]:
     ]
 
 
-def deploy_branch_subjects() -> list[Sub]:
+def deploy_branch_subjects(inputs: BootstrapInputs) -> list[Sub]:
     """`repo:<owner>/<name>:ref:refs/heads/<branch>` for each deploy branch. CloudFormation
     cannot map over a list, so the list is padded to its maximum length: a padding slot
     gives `...:ref:refs/heads/`, which no token carries (a branch has a name)."""
-    padded = Split(",", Join("", [Ref("GitHubDeployBranches"), "," * (MAX_DEPLOY_BRANCHES - 1)]))
+    padded = Split(",", Join("", [inputs.github_deploy_branches, "," * (MAX_DEPLOY_BRANCHES - 1)]))
     return [
         Sub("repo:${GitHubRepository}:ref:refs/heads/${Branch}", Branch=Select(index, padded))
         for index in range(MAX_DEPLOY_BRANCHES)
@@ -435,11 +434,11 @@ def add_github_plan_role(stack: Stack, provider_arn: Any, bucket: BucketRef) -> 
 
 
 def add_github_deploy_role(stack: Stack, provider_arn: Any, bucket: BucketRef,
-                           execution: iam.Role) -> Role:
+                           execution: iam.Role, inputs: BootstrapInputs) -> Role:
     """Assumed by a push to a deploy branch: plan, upload and execute, with CloudFormation
     acting as the execution role; no resource permission of its own."""
     role = Role(
-        stack, "GitHubDeployRole", github_trust(provider_arn, deploy_branch_subjects()),
+        stack, "GitHubDeployRole", github_trust(provider_arn, deploy_branch_subjects(inputs)),
         "GitHub Actions on a deploy branch: deploy tap stacks through change sets",
     )
     role.resource.Condition = "GitHubGiven"

@@ -11,13 +11,16 @@ functions validate again, strictly).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from troposphere import Ref
 
 from tap.blocks.rest_api import RestApi, Route
-from tap.config.distribution import ApiSettings
+from tap.cfnvalue import CfnValue
+from tap.config.distribution import ApiSettings, UsagePlanSettings
 from tap.stacktree import Stack, camel
+from tap.wiring import declare, publish, wire
 
 # The same rules the functions apply (tests/functions/test_api_models.py holds the
 # two to agreement): identifiers never contain '#', which separates table-key parts;
@@ -87,10 +90,28 @@ def routes(license_api: Any, usage_tracking: Any) -> list[Route]:
     ]
 
 
+@dataclass(frozen=True)
+class ApiInputs:
+    license_api_function_arn: CfnValue = wire("Licence API function.")
+    usage_tracking_function_arn: CfnValue = wire("Usage tracking function.")
+
+
+@dataclass(frozen=True)
+class ApiOutputs:
+    api_url: CfnValue = wire("Base URL of the API stage.")
+    api_id: CfnValue = wire("REST API id.")
+    api_name: CfnValue = wire("REST API name (its metrics' ApiName).")
+    stage_name: CfnValue = wire("Stage of the API.")
+
+
+def usage_plan_output(plan: UsagePlanSettings) -> str:
+    """The output holding a usage plan's id: one per configured plan."""
+    return f"{camel(plan.name)}UsagePlanId"
+
+
 def api_stack(settings: ApiSettings) -> Stack:
     stack = Stack("api", "tap distribution: licence and usage REST API")
-    license_api = stack.parameter("LicenseApiFunctionArn", Description="Licence API function.")
-    usage = stack.parameter("UsageTrackingFunctionArn", Description="Usage tracking function.")
+    inputs = declare(stack, ApiInputs)
     api = RestApi(
         stack,
         "Api",
@@ -100,14 +121,13 @@ def api_stack(settings: ApiSettings) -> Stack:
         throttle_burst_limit=settings.throttle_burst_limit,
         access_log_retention_days=settings.access_log_retention_days,
     )
-    for route in routes(Ref(license_api), Ref(usage)):
+    for route in routes(inputs.license_api_function_arn, inputs.usage_tracking_function_arn):
         api.route(route)
     api.deploy()
     add_usage_plans(api, settings)
-    stack.output("ApiUrl", api.url, "Base URL of the API stage.")
-    stack.output("ApiId", api.id, "REST API id.")
-    stack.output("ApiName", Ref("AWS::StackName"), "REST API name (its metrics' ApiName).")
-    stack.output("StageName", settings.stage_name, "Stage of the API.")
+    publish(stack, ApiOutputs(
+        api_url=api.url, api_id=api.id, api_name=Ref("AWS::StackName"), stage_name=settings.stage_name,
+    ))
     return stack
 
 
@@ -127,4 +147,4 @@ def add_usage_plans(api: RestApi, settings: ApiSettings) -> None:
         for plan in settings.usage_plans
     ]
     for plan, created in zip(settings.usage_plans, plans):
-        api.stack.output(f"{camel(plan.name)}UsagePlanId", Ref(created), f"Usage plan {plan.name}.")
+        api.stack.output(usage_plan_output(plan), Ref(created), f"Usage plan {plan.name}.")

@@ -18,6 +18,7 @@ The bucket is reached only through Origin Access Control, and its policy
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, cloudfront
@@ -40,27 +41,48 @@ from tap.blocks.cloudfront import (
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import suppress
 from tap.blocks.logs import log_group
+from tap.cfnvalue import CfnValue
 from tap.config.distribution import CdnSettings
 from tap.package import FunctionPackager
 from tap.stacktree import Stack
+from tap.wiring import declare, publish, wire
 
 SIGNED_PATH_PREFIX = "/signed"
 BINARIES_ORIGIN = "binaries"
 # Licence credentials arrive in these headers; WAF logs must never hold them.
 LICENSE_HEADERS = ("x-license-key", "x-customer-id")
 WAF_LOG_RETENTION_DAYS = 90
-# The alias's certificate arrives as a parameter of this name (root and cdn stack alike):
-# its ARN names an account, so no template holds it.
-CERTIFICATE_PARAMETER = "CdnCertificateArn"
+
+
+@dataclass(frozen=True)
+class CdnInputs:
+    binaries_bucket_name: CfnValue = wire("Bucket holding the binaries.")
+    binaries_bucket_arn: CfnValue = wire("ARN of the binaries bucket.")
+    binaries_bucket_domain_name: CfnValue = wire("Regional domain name of the binaries bucket.")
+    logs_bucket_arn: CfnValue = wire("ARN of the bucket receiving CloudFront standard logs.")
+    license_check_version_arn: CfnValue = wire("Numbered Lambda@Edge version for viewer requests.")
+    signing_public_key: CfnValue = wire("PEM public key of signing slot A; empty: slot A holds no key.")
+    signing_public_key_b: CfnValue = wire("PEM public key of signing slot B; empty: slot B holds no key.")
+    active_signing_key: CfnValue = wire("The slot (A or B) whose key the licence API signs with.")
+    # An ARN names an account, so no template holds it; read only when the config sets one.
+    cdn_certificate_arn: CfnValue = wire("ACM certificate (us-east-1) covering the distribution's alias.")
+
+
+@dataclass(frozen=True)
+class CdnOutputs:
+    distribution_id: CfnValue = wire("CloudFront distribution id.")
+    distribution_domain_name: CfnValue = wire("CloudFront domain name.")
+    download_domain: CfnValue = wire("Host name downloads and signed URLs use (the alias when one is set).")
+    signed_path_prefix: CfnValue = wire("Path prefix of signed download URLs.")
+    key_group_id: CfnValue = wire("Key group trusted for signed URLs.")
+    public_key_id: CfnValue = wire("Key-Pair-Id of signed URLs: the active slot's key.")
+    web_acl_arn: CfnValue = wire("WAF web ACL of the distribution.")
 
 
 def cdn_stack(settings: CdnSettings, package: FunctionPackager) -> Stack:
     stack = Stack("cdn", "tap distribution: CloudFront with licence check and signed URLs")
-    inputs = add_parameters(stack, settings)
-    binaries = BucketRef(
-        "BinariesBucket", name=Ref(inputs["BinariesBucketName"]),
-        arn=Ref(inputs["BinariesBucketArn"]),
-    )
+    inputs = declare(stack, CdnInputs)
+    binaries = BucketRef("BinariesBucket", name=inputs.binaries_bucket_name, arn=inputs.binaries_bucket_arn)
     keys = add_signing_keys(stack, inputs)
     strip_prefix = viewer_function(
         stack, "StripSignedPrefix",
@@ -72,44 +94,24 @@ def cdn_stack(settings: CdnSettings, package: FunctionPackager) -> Stack:
     bucket_policy(
         stack, "BinariesBucketPolicy", binaries, [cloudfront_read_statement(binaries, distribution)]
     )
-    access_logs_to_s3(stack, "AccessLogs", distribution, Ref(inputs["LogsBucketArn"]))
+    access_logs_to_s3(stack, "AccessLogs", distribution, inputs.logs_bucket_arn)
     add_outputs(stack, settings, distribution, keys, web_acl)
     return stack
 
 
-def add_parameters(stack: Stack, settings: CdnSettings) -> dict[str, Any]:
-    described = {
-        "BinariesBucketName": "Bucket holding the binaries.",
-        "BinariesBucketArn": "ARN of the binaries bucket.",
-        "BinariesBucketDomainName": "Regional domain name of the binaries bucket.",
-        "LogsBucketArn": "ARN of the bucket receiving CloudFront standard logs.",
-        "LicenseCheckVersionArn": "Numbered Lambda@Edge version for viewer requests.",
-        "SigningPublicKey": "PEM public key of signing slot A; empty: slot A holds no key.",
-        "SigningPublicKeyB": "PEM public key of signing slot B; empty: slot B holds no key.",
-        "ActiveSigningKey": "The slot (A or B) whose key the licence API signs with.",
-    }
-    if settings.certificate_arn is not None:
-        described[CERTIFICATE_PARAMETER] = f"ACM certificate (us-east-1) covering {settings.alias}."
-    return {name: stack.parameter(name, Description=text) for name, text in described.items()}
-
-
-SIGNING_SLOTS = ("A", "B")
-SLOT_PARAMETERS = {"A": "SigningPublicKey", "B": "SigningPublicKeyB"}
-
-
-def add_signing_keys(stack: Stack, inputs: dict[str, Any]) -> SigningKeys:
+def add_signing_keys(stack: Stack, inputs: CdnInputs) -> SigningKeys:
     """The two key slots; slot A keeps the logical id a single key had, so stacks made
     before the slots keep their key."""
-    for slot in SIGNING_SLOTS:
-        stack.template.add_condition(
-            f"SigningSlot{slot}Filled", Not(Equals(Ref(inputs[SLOT_PARAMETERS[slot]]), "")))
-    active_b = Equals(Ref(inputs["ActiveSigningKey"]), "B")
+    slots = {"A": inputs.signing_public_key, "B": inputs.signing_public_key_b}
+    for slot, key in slots.items():
+        stack.template.add_condition(f"SigningSlot{slot}Filled", Not(Equals(key, "")))
+    active_b = Equals(inputs.active_signing_key, "B")
     # The slot that signs: active and filled (the root's rule makes the active slot filled).
     stack.template.add_condition("SigningSlotASigns", And(Not(active_b), Condition("SigningSlotAFilled")))
     stack.template.add_condition("SigningSlotBSigns", And(active_b, Condition("SigningSlotBFilled")))
     return signing_key_group(stack, "UrlSigning", [
-        KeySlot("" if slot == "A" else slot, Ref(inputs[SLOT_PARAMETERS[slot]]), f"SigningSlot{slot}Filled")
-        for slot in SIGNING_SLOTS
+        KeySlot("" if slot == "A" else slot, key, f"SigningSlot{slot}Filled")
+        for slot, key in slots.items()
     ])
 
 
@@ -128,7 +130,7 @@ def add_web_acl(stack: Stack, settings: CdnSettings) -> Any:
 def add_distribution(
     stack: Stack,
     settings: CdnSettings,
-    inputs: dict[str, Any],
+    inputs: CdnInputs,
     keys: SigningKeys,
     strip_prefix: cloudfront.Function,
     web_acl: Any,
@@ -152,7 +154,7 @@ def add_distribution(
         Origins=[
             cloudfront.Origin(
                 Id=BINARIES_ORIGIN,
-                DomainName=Ref(inputs["BinariesBucketDomainName"]),
+                DomainName=inputs.binaries_bucket_domain_name,
                 OriginAccessControlId=GetAtt(access, "Id"),
                 # Empty identity: OAC signs instead of a legacy origin access identity.
                 S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
@@ -163,7 +165,7 @@ def add_distribution(
             LambdaFunctionAssociations=[
                 cloudfront.LambdaFunctionAssociation(
                     EventType="viewer-request",
-                    LambdaFunctionARN=Ref(inputs["LicenseCheckVersionArn"]),
+                    LambdaFunctionARN=inputs.license_check_version_arn,
                     IncludeBody=False,
                 )
             ],
@@ -181,7 +183,7 @@ def add_distribution(
             )
         ],
         ViewerCertificate=viewer_certificate(
-            None if settings.certificate_arn is None else Ref(inputs[CERTIFICATE_PARAMETER])
+            None if settings.certificate_arn is None else inputs.cdn_certificate_arn
         ),
     )
     if settings.alias is not None:
@@ -217,15 +219,13 @@ def add_outputs(
     keys: SigningKeys, web_acl: Any,
 ) -> None:
     domain = GetAtt(distribution, "DomainName")
-    stack.output("DistributionId", Ref(distribution), "CloudFront distribution id.")
-    stack.output("DistributionDomainName", domain, "CloudFront domain name.")
-    stack.output(
-        "DownloadDomain", settings.alias or domain,
-        "Host name downloads and signed URLs use (the alias when one is set).",
-    )
-    stack.output("SignedPathPrefix", SIGNED_PATH_PREFIX, "Path prefix of signed download URLs.")
-    stack.output("KeyGroupId", Ref(keys.key_group), "Key group trusted for signed URLs.")
-    stack.output("PublicKeyId", active_key_id(keys), "Key-Pair-Id of signed URLs: the active slot's key.")
-    if web_acl is not None:
-        stack.output("WebAclArn", GetAtt(web_acl, "Arn"), "WAF web ACL of the distribution.")
+    publish(stack, CdnOutputs(
+        distribution_id=Ref(distribution),
+        distribution_domain_name=domain,
+        download_domain=settings.alias or domain,
+        signed_path_prefix=SIGNED_PATH_PREFIX,
+        key_group_id=Ref(keys.key_group),
+        public_key_id=active_key_id(keys),
+        web_acl_arn=None if web_acl is None else GetAtt(web_acl, "Arn"),
+    ))
 

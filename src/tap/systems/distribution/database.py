@@ -9,9 +9,13 @@ functions/usage_tracking.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tap.blocks.tables import Index, Key, Table, table
+from tap.cfnvalue import CfnValue
 from tap.config.distribution import DatabaseSettings
 from tap.stacktree import Stack
+from tap.wiring import publish, wire
 
 LICENSE_KEY_HASH = Key("keyHash")
 BY_LICENSE_ID = Index("byLicenseId", Key("licenseId"))
@@ -19,13 +23,24 @@ BY_CUSTOMER = Index("byCustomer", Key("customerId"), Key("createdAt"))
 EVENT_TTL_ATTRIBUTE = "ttl"
 
 
+@dataclass(frozen=True)
+class DatabaseOutputs:
+    licenses_table_name: CfnValue = wire("Name of the licenses table.")
+    licenses_table_arn: CfnValue = wire("ARN of the licenses table.")
+    analytics_table_name: CfnValue = wire("Name of the analytics table.")
+    analytics_table_arn: CfnValue = wire("ARN of the analytics table.")
+
+
 def database_stack(settings: DatabaseSettings) -> Stack:
     stack = Stack("database", "tap distribution: licences and analytics tables")
     licenses = add_licenses_table(stack, settings)
     analytics = add_analytics_table(stack, settings)
-    for label, created in (("Licenses", licenses), ("Analytics", analytics)):
-        stack.output(f"{label}TableName", created.ref.name, f"Name of the {label.lower()} table.")
-        stack.output(f"{label}TableArn", created.ref.arn, f"ARN of the {label.lower()} table.")
+    publish(stack, DatabaseOutputs(
+        licenses_table_name=licenses.ref.name,
+        licenses_table_arn=licenses.ref.arn,
+        analytics_table_name=analytics.ref.name,
+        analytics_table_arn=analytics.ref.arn,
+    ))
     return stack
 
 

@@ -7,13 +7,15 @@ environment variables. It may only GetItem on the licences table.
 
 from __future__ import annotations
 
-from troposphere import Ref
+from dataclasses import dataclass
 
 from tap.blocks import actions
 from tap.blocks.edge import EdgeFunction, edge_function
+from tap.cfnvalue import CfnValue
 from tap.config.distribution import DistributionSettings
 from tap.package import FunctionPackager
 from tap.stacktree import Stack
+from tap.wiring import declare, publish, wire
 
 FUNCTION = "license_verify"
 
@@ -28,20 +30,29 @@ def edge_config(settings: DistributionSettings) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class EdgeInputs:
+    licenses_table_arn: CfnValue = wire("ARN of the licences table.")
+
+
+@dataclass(frozen=True)
+class EdgeOutputs:
+    license_check_version_arn: CfnValue = wire("Numbered version CloudFront runs on viewer requests.")
+    license_check_function_name: CfnValue = wire("Name of the licence-check function.")
+    license_check_log_group_name: CfnValue = wire(
+        "Its log group in us-east-1; other regions have one of the same name.")
+
+
 def edge_stack(settings: DistributionSettings, package: FunctionPackager) -> Stack:
     stack = Stack("edge", "tap distribution: Lambda@Edge licence check")
-    table_arn = stack.parameter("LicensesTableArn", Description="ARN of the licences table.")
+    inputs = declare(stack, EdgeInputs)
     check = add_license_check(stack, settings, package)
-    check.role.allow("ReadLicenseByKeyHash", actions.DYNAMODB_GET, [Ref(table_arn)])
-    stack.output(
-        "LicenseCheckVersionArn", check.version_arn,
-        "Numbered version CloudFront runs on viewer requests.",
-    )
-    stack.output("LicenseCheckFunctionName", check.name, "Name of the licence-check function.")
-    stack.output(
-        "LicenseCheckLogGroupName", check.log_group.ref.name,
-        "Its log group in us-east-1; other regions have one of the same name.",
-    )
+    check.role.allow("ReadLicenseByKeyHash", actions.DYNAMODB_GET, [inputs.licenses_table_arn])
+    publish(stack, EdgeOutputs(
+        license_check_version_arn=check.version_arn,
+        license_check_function_name=check.name,
+        license_check_log_group_name=check.log_group.ref.name,
+    ))
     return stack
 
 

@@ -32,40 +32,43 @@ from tap.blocks.arns import arn
 from tap.blocks.functions import PythonFunction, python_function
 from tap.blocks.iam import SecretRef, TableRef, grant_read
 from tap.blocks.lifecycle import retain, suppress
+from tap.cfnvalue import CfnValue
 from tap.config.distribution import DistributionSettings
 from tap.package import FunctionPackager
 from tap.stacktree import Stack
+from tap.wiring import declare, publish, wire
 
-PARAMETERS = {
-    "LicensesTableName": "Name of the licences table.",
-    "LicensesTableArn": "ARN of the licences table.",
-    "AnalyticsTableName": "Name of the analytics table.",
-    "AnalyticsTableArn": "ARN of the analytics table.",
-    "DownloadDomain": "Host name of signed download URLs.",
-    "SignedPathPrefix": "Path prefix of signed download URLs.",
-    "PublicKeyId": "CloudFront public key id (Key-Pair-Id of signed URLs).",
-    "ActiveSigningKey": "The signing slot (A or B) the licence API signs with.",
-    "OperatorPrincipals": "Who may call operator routes: 'account' and/or IAM role or user "
-    "ARNs, comma-separated.",
-}
 # The API keys of this region; a key's customerId says whose it is.
 API_KEYS_ARN = arn("apigateway", "/apikeys/*", account="")
 
 
 @dataclass(frozen=True)
-class Inputs:
-    licenses: TableRef
-    analytics: TableRef
-    download_domain: Any
-    signed_path_prefix: Any
-    public_key_id: Any
-    operator_principals: Any
-    active_signing_key: Any
+class FunctionsInputs:
+    licenses_table_name: CfnValue = wire("Name of the licences table.")
+    licenses_table_arn: CfnValue = wire("ARN of the licences table.")
+    analytics_table_name: CfnValue = wire("Name of the analytics table.")
+    analytics_table_arn: CfnValue = wire("ARN of the analytics table.")
+    download_domain: CfnValue = wire("Host name of signed download URLs.")
+    signed_path_prefix: CfnValue = wire("Path prefix of signed download URLs.")
+    public_key_id: CfnValue = wire("CloudFront public key id (Key-Pair-Id of signed URLs).")
+    active_signing_key: CfnValue = wire("The signing slot (A or B) the licence API signs with.")
+    operator_principals: CfnValue = wire(
+        "Who may call operator routes: 'account' and/or IAM role or user ARNs, comma-separated.")
+
+
+@dataclass(frozen=True)
+class FunctionsOutputs:
+    license_api_function_arn: CfnValue = wire("ARN of the LicenseApi function.")
+    license_api_function_name: CfnValue = wire("Name of the LicenseApi function.")
+    usage_tracking_function_arn: CfnValue = wire("ARN of the UsageTracking function.")
+    usage_tracking_function_name: CfnValue = wire("Name of the UsageTracking function.")
+    signing_key_secret_arn: CfnValue = wire("Secret of signing slot A's private key.")
+    signing_key_secret_b_arn: CfnValue = wire("Secret of signing slot B's private key.")
 
 
 def functions_stack(settings: DistributionSettings, package: FunctionPackager) -> Stack:
     stack = Stack("functions", "tap distribution: licence API and usage tracking functions")
-    inputs = add_parameters(stack)
+    inputs = declare(stack, FunctionsInputs)
     stack.template.add_condition("SigningSlotBActive", Equals(inputs.active_signing_key, "B"))
     secrets = {slot: add_signing_key_secret(stack, slot) for slot in ("A", "B")}
     active_secret = If("SigningSlotBActive", Ref(secrets["B"]), Ref(secrets["A"]))
@@ -73,25 +76,15 @@ def functions_stack(settings: DistributionSettings, package: FunctionPackager) -
     for slot, secret in secrets.items():
         protect_signing_key(stack, slot, secret, license_api)
     usage = add_usage_tracking(stack, settings, package, inputs)
-    for label, function in (("LicenseApi", license_api), ("UsageTracking", usage)):
-        stack.output(f"{label}FunctionArn", function.arn, f"ARN of the {label} function.")
-        stack.output(f"{label}FunctionName", function.name, f"Name of the {label} function.")
-    stack.output("SigningKeySecretArn", Ref(secrets["A"]), "Secret of signing slot A's private key.")
-    stack.output("SigningKeySecretBArn", Ref(secrets["B"]), "Secret of signing slot B's private key.")
+    publish(stack, FunctionsOutputs(
+        license_api_function_arn=license_api.arn,
+        license_api_function_name=license_api.name,
+        usage_tracking_function_arn=usage.arn,
+        usage_tracking_function_name=usage.name,
+        signing_key_secret_arn=Ref(secrets["A"]),
+        signing_key_secret_b_arn=Ref(secrets["B"]),
+    ))
     return stack
-
-
-def add_parameters(stack: Stack) -> Inputs:
-    refs = {name: Ref(stack.parameter(name, Description=text)) for name, text in PARAMETERS.items()}
-    return Inputs(
-        licenses=TableRef("Licenses", refs["LicensesTableName"], refs["LicensesTableArn"]),
-        analytics=TableRef("Analytics", refs["AnalyticsTableName"], refs["AnalyticsTableArn"]),
-        download_domain=refs["DownloadDomain"],
-        signed_path_prefix=refs["SignedPathPrefix"],
-        public_key_id=refs["PublicKeyId"],
-        operator_principals=refs["OperatorPrincipals"],
-        active_signing_key=refs["ActiveSigningKey"],
-    )
 
 
 def add_signing_key_secret(stack: Stack, slot: str) -> secretsmanager.Secret:
@@ -136,7 +129,7 @@ def protect_signing_key(
 
 def add_license_api(
     stack: Stack, settings: DistributionSettings, package: FunctionPackager,
-    inputs: Inputs, active_secret: Any,
+    inputs: FunctionsInputs, active_secret: Any,
 ) -> PythonFunction:
     function = python_function(
         stack,
@@ -147,7 +140,7 @@ def add_license_api(
         memory_mb=settings.functions.memory_mb,
         timeout_seconds=settings.functions.timeout_seconds,
         environment={
-            "LICENSES_TABLE": inputs.licenses.name,
+            "LICENSES_TABLE": inputs.licenses_table_name,
             "SIGNING_KEY_SECRET_ARN": active_secret,
             "SIGNING_KEY_ID": inputs.public_key_id,
             "DOWNLOAD_DOMAIN": inputs.download_domain,
@@ -158,7 +151,7 @@ def add_license_api(
     )
     # Exactly what the handler calls (tests/functions/test_template_grants.py checks it):
     # licences by key hash, lists and revocations through the indexes, new and revoked items.
-    licenses = inputs.licenses
+    licenses = TableRef("Licenses", inputs.licenses_table_name, inputs.licenses_table_arn)
     function.role.allow("GetLicenses", actions.DYNAMODB_GET, [licenses.arn])
     function.role.allow("QueryLicenseIndexes", actions.DYNAMODB_QUERY, [licenses.indexes_arn])
     function.role.allow("WriteLicenses", actions.DYNAMODB_PUT_AND_UPDATE, [licenses.arn])
@@ -168,7 +161,7 @@ def add_license_api(
 
 
 def add_usage_tracking(
-    stack: Stack, settings: DistributionSettings, package: FunctionPackager, inputs: Inputs
+    stack: Stack, settings: DistributionSettings, package: FunctionPackager, inputs: FunctionsInputs
 ) -> PythonFunction:
     function = python_function(
         stack,
@@ -179,7 +172,7 @@ def add_usage_tracking(
         memory_mb=settings.functions.memory_mb,
         timeout_seconds=settings.functions.timeout_seconds,
         environment={
-            "ANALYTICS_TABLE": inputs.analytics.name,
+            "ANALYTICS_TABLE": inputs.analytics_table_name,
             "EVENT_TTL_DAYS": str(settings.functions.usage_event_ttl_days),
             "EARLIEST_EVENT_TIME": settings.functions.usage_events_since,
             "OPERATOR_PRINCIPALS": inputs.operator_principals,
@@ -187,7 +180,7 @@ def add_usage_tracking(
     )
     # A usage event is one transaction: put the event (if new) and add to its counter;
     # a summary is one query.
-    analytics = inputs.analytics
+    analytics = TableRef("Analytics", inputs.analytics_table_name, inputs.analytics_table_arn)
     function.role.allow("QueryUsage", actions.DYNAMODB_QUERY, [analytics.arn])
     function.role.allow("WriteUsage", actions.DYNAMODB_PUT_AND_UPDATE, [analytics.arn])
     function.role.allow("ReadApiKeys", actions.APIGATEWAY_READ, [API_KEYS_ARN])

@@ -8,6 +8,7 @@ function turns into a 5xx at the viewer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from troposphere import Ref, Sub, cloudwatch
@@ -21,24 +22,35 @@ from tap.blocks.monitoring import (
     metric_widget,
     rollback_alarms_output,
 )
+from tap.cfnvalue import CfnValue
 from tap.config.distribution import DistributionSettings
 from tap.stacktree import Stack
+from tap.wiring import declare, named, publish, wire
 
-PARAMETERS = {
-    "LicenseCheckFunctionName": "Name of the Lambda@Edge licence check.",
-    "LicenseApiFunctionName": "Name of the licence API function.",
-    "UsageTrackingFunctionName": "Name of the usage tracking function.",
-    "ApiName": "Name of the REST API.",
-    "DistributionId": "CloudFront distribution id.",
-    "LicensesTableName": "Name of the licences table.",
-    "AnalyticsTableName": "Name of the analytics table.",
-}
 EDGE_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class MonitoringInputs:
+    license_check_function_name: CfnValue = wire("Name of the Lambda@Edge licence check.")
+    license_api_function_name: CfnValue = wire("Name of the licence API function.")
+    usage_tracking_function_name: CfnValue = wire("Name of the usage tracking function.")
+    api_name: CfnValue = wire("Name of the REST API.")
+    distribution_id: CfnValue = wire("CloudFront distribution id.")
+    licenses_table_name: CfnValue = wire("Name of the licences table.")
+    analytics_table_name: CfnValue = wire("Name of the analytics table.")
+
+
+@dataclass(frozen=True)
+class MonitoringOutputs:
+    alarm_topic_arn: CfnValue = wire("SNS topic every alarm notifies.")
+    dashboard_name: CfnValue = wire("CloudWatch dashboard of the platform.")
 
 
 def monitoring_stack(settings: DistributionSettings) -> Stack:
     stack = Stack("monitoring", "tap distribution: alarms and dashboard")
-    names = {name: Ref(stack.parameter(name, Description=text)) for name, text in PARAMETERS.items()}
+    # By parameter name: the dashboard's body refers to them as ${Name}.
+    names = named(declare(stack, MonitoringInputs), MonitoringInputs)
     topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
     function_errors = add_function_alarms(stack, settings, topic, names)
     api_errors = add_api_alarms(stack, settings, topic, names)
@@ -47,8 +59,7 @@ def monitoring_stack(settings: DistributionSettings) -> Stack:
     board = add_dashboard(stack, settings, names)
     # A deploy that makes the API, a function or the edge check fail is rolled back.
     rollback_alarms_output(stack, [api_errors, cdn_errors, *function_errors])
-    stack.output("AlarmTopicArn", topic.arn, "SNS topic every alarm notifies.")
-    stack.output("DashboardName", Ref(board), "CloudWatch dashboard of the platform.")
+    publish(stack, MonitoringOutputs(alarm_topic_arn=topic.arn, dashboard_name=Ref(board)))
     return stack
 
 

@@ -6,6 +6,8 @@ distribution allowed to read (AWS:SourceArn), which does not exist yet here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tap.blocks.buckets import (
     AccessLogs,
     Lifecycle,
@@ -13,22 +15,33 @@ from tap.blocks.buckets import (
     access_log_bucket,
     secure_bucket,
 )
+from tap.cfnvalue import CfnValue
 from tap.config.distribution import StorageSettings
 from tap.stacktree import Stack
+from tap.wiring import publish, wire
+
+
+@dataclass(frozen=True)
+class StorageOutputs:
+    binaries_bucket_name: CfnValue = wire("Bucket holding release binaries.")
+    binaries_bucket_arn: CfnValue = wire("ARN of the binaries bucket.")
+    binaries_bucket_domain_name: CfnValue = wire(
+        "Regional domain name of the binaries bucket, the CloudFront origin.")
+    logs_bucket_name: CfnValue = wire("Bucket receiving access logs.")
+    logs_bucket_arn: CfnValue = wire("ARN of the access-log bucket.")
 
 
 def storage_stack(settings: StorageSettings) -> Stack:
     stack = Stack("storage", "tap distribution: binaries and access-log buckets")
     logs = add_logs_bucket(stack, settings)
     binaries = add_binaries_bucket(stack, settings, logs)
-    stack.output("BinariesBucketName", binaries.ref.name, "Bucket holding release binaries.")
-    stack.output("BinariesBucketArn", binaries.ref.arn, "ARN of the binaries bucket.")
-    stack.output(
-        "BinariesBucketDomainName", binaries.regional_domain_name,
-        "Regional domain name of the binaries bucket, the CloudFront origin.",
-    )
-    stack.output("LogsBucketName", logs.ref.name, "Bucket receiving access logs.")
-    stack.output("LogsBucketArn", logs.ref.arn, "ARN of the access-log bucket.")
+    publish(stack, StorageOutputs(
+        binaries_bucket_name=binaries.ref.name,
+        binaries_bucket_arn=binaries.ref.arn,
+        binaries_bucket_domain_name=binaries.regional_domain_name,
+        logs_bucket_name=logs.ref.name,
+        logs_bucket_arn=logs.ref.arn,
+    ))
     return stack
 
 

@@ -9,31 +9,66 @@ service under `workflows/`.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from tap import names
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
 from tap.package import FunctionPackager
-from tap.stacktree import NestedStack, Stack
+from tap.stacktree import Stack
 from tap.systems import SystemBuild
 from tap.systems.microservices.accounts import AccountValues, account_values
-from tap.systems.microservices.cache import cache_stack
-from tap.systems.microservices.cdn import cdn_stack
-from tap.systems.microservices.cluster import balancer_outputs, cluster_stack
-from tap.systems.microservices.database import database_stack
-from tap.systems.microservices.github import (
-    GitHubAccess,
-    github_access,
-    pipeline_stack,
+from tap.systems.microservices.cache import CacheInputs, CacheOutputs, cache_stack
+from tap.systems.microservices.cdn import CdnInputs, CdnOutputs, cdn_stack
+from tap.systems.microservices.cluster import (
+    BalancerOutputs,
+    ClusterInputs,
+    ClusterOutputs,
+    cluster_stack,
 )
+from tap.systems.microservices.database import (
+    DatabaseInputs,
+    DatabaseOutputs,
+    database_stack,
+)
+from tap.systems.microservices.github import GitHubAccess, github_access, pipeline_stack
 from tap.systems.microservices.images import shard_image_tags
-from tap.systems.microservices.monitoring import monitoring_stack
-from tap.systems.microservices.network import network_stack
-from tap.systems.microservices.security import security_stack
+from tap.systems.microservices.monitoring import (
+    MonitoringInputs,
+    MonitoringOutputs,
+    monitoring_stack,
+)
+from tap.systems.microservices.network import NetworkOutputs, network_stack
+from tap.systems.microservices.security import (
+    SecurityInputs,
+    SecurityOutputs,
+    security_stack,
+)
 from tap.systems.microservices.services import ShardInputs, services_stack
-from tap.systems.microservices.storage import storage_stack
-from tap.systems.microservices.wiring import arguments, parameter_name
+from tap.systems.microservices.storage import StorageOutputs, storage_stack
 from tap.systems.microservices.workflows import render_workflows
+from tap.wiring import parameter_name, publish, wire
+
+
+@dataclass(frozen=True)
+class PlatformOutputs:
+    """What the root surfaces, for people and for tools outside the services."""
+
+    vpc_id: CfnValue = wire("VPC of the platform.")
+    distribution_domain_name: CfnValue = wire("Where users reach the platform (point DNS aliases here).")
+    cluster_name: CfnValue = wire("ECS cluster of the services.")
+    cluster_arn: CfnValue = wire("ARN of the ECS cluster.")
+    artifacts_bucket_name: CfnValue = wire("Bucket holding pipeline artefacts.")
+    static_bucket_name: CfnValue = wire("Upload static assets here under static/ (served at /static/*).")
+    alarm_topic_arn: CfnValue = wire("Topic every alarm notifies.")
+    dashboard_name: CfnValue = wire("CloudWatch dashboard.")
+    github_connection_arn: CfnValue = wire("GitHub connection of the pipelines: complete it once in the console.")
+    database_address: CfnValue = wire("PostgreSQL host (private subnets).")
+    database_port: CfnValue = wire("PostgreSQL port.")
+    database_secret_arn: CfnValue = wire("Secret with the database master credentials (JSON).")
+    cache_address: CfnValue = wire("Cache primary endpoint (TLS, private subnets).")
+    cache_port: CfnValue = wire("Cache port.")
+    cache_auth_secret_arn: CfnValue = wire("Secret with the cache AUTH token (JSON key 'token').")
 
 
 def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemBuild:
@@ -43,89 +78,79 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         tags=settings.tags,
     )
     accounts = account_values(root, settings)
-    network = root.nest(network_stack(settings.network))
-    security = add_security(root, settings, network)
-    storage = root.nest(storage_stack(settings))
-    database = root.nest(database_stack(settings.database), {
-        "PrivateSubnetIds": network.output("PrivateSubnetIds"),
-        "DatabaseSecurityGroupId": security.output("DatabaseSecurityGroupId"),
-    })
-    cache = root.nest(cache_stack(settings.cache), {
-        "PrivateSubnetIds": network.output("PrivateSubnetIds"),
-        "CacheSecurityGroupId": security.output("CacheSecurityGroupId"),
-    })
-    cluster = add_cluster(root, settings, accounts, network, security, storage)
-    monitoring_child = monitoring_stack(settings)
-    monitoring = root.nest(monitoring_child, {
-        **balancers_passed_to(monitoring_child, cluster),
-        "ClusterName": cluster.output("ClusterName"),
-        "DatabaseInstanceId": database.output("DatabaseInstanceId"),
-        "CacheReplicationGroupId": cache.output("CacheReplicationGroupId"),
-    })
-    cdn = add_cdn(root, settings, accounts, storage, cluster)
+    network = root.nest(network_stack(settings.network)).outputs(NetworkOutputs)
+    security = root.nest(security_stack(settings.load_balancer), SecurityInputs(
+        vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+    )).outputs(SecurityOutputs)
+    storage = root.nest(storage_stack(settings)).outputs(StorageOutputs)
+    database = root.nest(database_stack(settings.database), DatabaseInputs(
+        private_subnet_ids=network.private_subnet_ids,
+        database_security_group_id=security.database_security_group_id,
+    )).outputs(DatabaseOutputs)
+    cache = root.nest(cache_stack(settings.cache), CacheInputs(
+        private_subnet_ids=network.private_subnet_ids,
+        cache_security_group_id=security.cache_security_group_id,
+    )).outputs(CacheOutputs)
+    cluster_stack_ = root.nest(cluster_stack(settings), ClusterInputs(
+        private_subnet_ids=network.private_subnet_ids,
+        public_subnet_ids=network.public_subnet_ids,
+        load_balancer_security_group_id=security.load_balancer_security_group_id,
+        logs_bucket_name=storage.logs_bucket_name,
+    ), *accounts)
+    cluster = cluster_stack_.outputs(ClusterOutputs)
+    balancers = cluster_stack_.outputs(BalancerOutputs)
+    monitoring_stack_ = root.nest(monitoring_stack(settings), MonitoringInputs(
+        cluster_name=cluster.cluster_name,
+        database_instance_id=database.database_instance_id,
+        cache_replication_group_id=cache.cache_replication_group_id,
+    ), balancers)
+    monitoring = monitoring_stack_.outputs(MonitoringOutputs)
+    cdn = root.nest(cdn_stack(settings), CdnInputs(
+        static_bucket_name=storage.static_bucket_name,
+        static_bucket_arn=storage.static_bucket_arn,
+        static_bucket_domain_name=storage.static_bucket_domain_name,
+        cdn_logs_bucket_domain_name=storage.cdn_logs_bucket_domain_name,
+    ), balancers, *accounts).outputs(CdnOutputs)
     pipeline = add_pipeline(root, settings, accounts)
-    add_service_shards(root, settings, accounts, cluster, ShardInputs(
-        cluster_name=cluster.output("ClusterName"),
-        vpc_id=network.output("VpcId"),
-        private_subnet_ids=network.output("PrivateSubnetIds"),
-        load_balancer_security_group_id=security.output("LoadBalancerSecurityGroupId"),
-        services_security_group_id=security.output("ServicesSecurityGroupId"),
-        alarm_topic_arn=monitoring.output("AlarmTopicArn"),
-        database_address=database.output("DatabaseAddress"),
-        database_port=database.output("DatabasePort"),
-        database_secret_arn=database.output("DatabaseSecretArn"),
-        cache_address=cache.output("CacheAddress"),
-        cache_port=cache.output("CachePort"),
-        cache_auth_secret_arn=cache.output("CacheAuthSecretArn"),
-        artifacts_bucket_name=storage.output("ArtifactsBucketName"),
+    add_service_shards(root, settings, accounts, balancers, ShardInputs(
+        cluster_name=cluster.cluster_name,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        load_balancer_security_group_id=security.load_balancer_security_group_id,
+        services_security_group_id=security.services_security_group_id,
+        alarm_topic_arn=monitoring.alarm_topic_arn,
+        database_address=database.database_address,
+        database_port=database.database_port,
+        database_secret_arn=database.database_secret_arn,
+        cache_address=cache.cache_address,
+        cache_port=cache.cache_port,
+        cache_auth_secret_arn=cache.cache_auth_secret_arn,
+        artifacts_bucket_name=storage.artifacts_bucket_name,
         connection_arn=pipeline.connection_arn,
         oidc_provider_arn=pipeline.oidc_provider_arn,
     ))
-    add_outputs(root, network, storage, cluster, monitoring, cdn, pipeline)
-    add_balancer_outputs(root, settings, cluster)
-    add_data_outputs(root, database, cache)
+    publish(root, PlatformOutputs(
+        vpc_id=network.vpc_id,
+        distribution_domain_name=cdn.distribution_domain_name,
+        cluster_name=cluster.cluster_name,
+        cluster_arn=cluster.cluster_arn,
+        artifacts_bucket_name=storage.artifacts_bucket_name,
+        static_bucket_name=storage.static_bucket_name,
+        alarm_topic_arn=monitoring.alarm_topic_arn,
+        dashboard_name=monitoring.dashboard_name,
+        github_connection_arn=pipeline.connection_arn,
+        database_address=database.database_address,
+        database_port=database.database_port,
+        database_secret_arn=database.database_secret_arn,
+        cache_address=cache.cache_address,
+        cache_port=cache.cache_port,
+        cache_auth_secret_arn=cache.cache_auth_secret_arn,
+    ))
+    root.output(names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT,
+                monitoring_stack_.output(names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT),
+                "Alarms that roll a deploy back when they fire.")
+    add_balancer_outputs(root, settings, balancers)
     return SystemBuild(root, files=render_workflows(settings))
-
-
-def add_security(root: Stack, settings: MicroservicesSettings, network: NestedStack) -> NestedStack:
-    return root.nest(security_stack(settings.load_balancer), {
-        "VpcId": network.output("VpcId"), "VpcCidr": network.output("VpcCidr"),
-    })
-
-
-def add_cluster(
-    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, network: NestedStack,
-    security: NestedStack, storage: NestedStack,
-) -> NestedStack:
-    stack = cluster_stack(settings)
-    subnets = "PrivateSubnetIds" if settings.load_balancer.ingress == "cloudfront" else "PublicSubnetIds"
-    return root.nest(stack, {
-        subnets: network.output(subnets),
-        "LoadBalancerSecurityGroupId": security.output("LoadBalancerSecurityGroupId"),
-        "LogsBucketName": storage.output("LogsBucketName"),
-        **accounts.passed_to(stack),
-    })
-
-
-def balancers_passed_to(child: Stack, cluster: NestedStack) -> dict[str, Any]:
-    """The nested-stack parameters that give `child` the load balancer values it declared."""
-    return arguments(balancer_outputs(cluster), child)
-
-
-def add_cdn(
-    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, storage: NestedStack,
-    cluster: NestedStack,
-) -> NestedStack:
-    parameters = {
-        "StaticBucketName": storage.output("StaticBucketName"),
-        "StaticBucketArn": storage.output("StaticBucketArn"),
-        "StaticBucketDomainName": storage.output("StaticBucketDomainName"),
-        "CdnLogsBucketDomainName": storage.output("CdnLogsBucketDomainName"),
-    }
-    stack = cdn_stack(settings)
-    return root.nest(stack, {
-        **parameters, **balancers_passed_to(stack, cluster), **accounts.passed_to(stack),
-    })
 
 
 def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: AccountValues) -> GitHubAccess:
@@ -134,58 +159,19 @@ def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: Account
 
 
 def add_service_shards(
-    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, cluster: NestedStack,
+    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, balancers: BalancerOutputs,
     inputs: ShardInputs,
 ) -> None:
     for shard in settings.shards:
-        stack, parameters = services_stack(settings, shard, inputs)
         images = shard_image_tags(root, shard, settings.services_in_shard(shard))
-        root.nest(stack, {
-            **parameters, **images, **balancers_passed_to(stack, cluster),
-            **accounts.passed_to(stack),
-        })
+        root.nest(services_stack(settings, shard), inputs, balancers, *accounts, *images)
 
 
-def add_outputs(
-    root: Stack, network: NestedStack, storage: NestedStack, cluster: NestedStack,
-    monitoring: NestedStack, cdn: NestedStack, pipeline: GitHubAccess,
-) -> None:
-    root.output("VpcId", network.output("VpcId"), "VPC of the platform.")
-    root.output("DistributionDomainName", cdn.output("DistributionDomainName"),
-                "Where users reach the platform (point DNS aliases here).")
-    root.output("ClusterName", cluster.output("ClusterName"), "ECS cluster of the services.")
-    root.output("ClusterArn", cluster.output("ClusterArn"), "ARN of the ECS cluster.")
-    root.output("ArtifactsBucketName", storage.output("ArtifactsBucketName"),
-                "Bucket holding pipeline artefacts.")
-    root.output("StaticBucketName", storage.output("StaticBucketName"),
-                "Upload static assets here under static/ (served at /static/*).")
-    root.output("AlarmTopicArn", monitoring.output("AlarmTopicArn"), "Topic every alarm notifies.")
-    root.output("DashboardName", monitoring.output("DashboardName"), "CloudWatch dashboard.")
-    root.output(names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT,
-                monitoring.output(names.ROLLBACK_COMPOSITE_ALARMS_OUTPUT),
-                "Alarms that roll a deploy back when they fire.")
-    root.output("GitHubConnectionArn", pipeline.connection_arn,
-                "GitHub connection of the pipelines: complete it once in the console.")
-
-
-def add_balancer_outputs(root: Stack, settings: MicroservicesSettings, cluster: NestedStack) -> None:
+def add_balancer_outputs(root: Stack, settings: MicroservicesSettings, balancers: BalancerOutputs) -> None:
     count = settings.load_balancer.count
     domains = [domain for number in range(count)
                if (domain := settings.load_balancer.origin_domain_name(number)) is not None]
     where = f"; CloudFront connects to them as {', '.join(domains)}" if domains else ""
-    name = parameter_name("load_balancer_dns_names")
-    root.output(name, cluster.output(name), "DNS names of the load balancers, 0 to "
+    root.output(parameter_name("load_balancer_dns_names"), balancers.load_balancer_dns_names,
+                "DNS names of the load balancers, 0 to "
                 f"{count - 1}, comma-separated (behind CloudFront{where}).")
-
-
-def add_data_outputs(root: Stack, database: NestedStack, cache: NestedStack) -> None:
-    """Where the database and the cache are, for people and tools outside the services."""
-    for name, child, description in (
-        ("DatabaseAddress", database, "PostgreSQL host (private subnets)."),
-        ("DatabasePort", database, "PostgreSQL port."),
-        ("DatabaseSecretArn", database, "Secret with the database master credentials (JSON)."),
-        ("CacheAddress", cache, "Cache primary endpoint (TLS, private subnets)."),
-        ("CachePort", cache, "Cache port."),
-        ("CacheAuthSecretArn", cache, "Secret with the cache AUTH token (JSON key 'token')."),
-    ):
-        root.output(name, child.output(name), description)

@@ -9,9 +9,9 @@ is not). The config's value is recorded in the manifest, and `./deploy.sh` passe
 unless a parameter file or `--parameter` says otherwise.
 
 Parameters are named after the setting (`cdn.web_acl_arn` -> `CdnWebAclArn`) and
-reach the stacks that use them under the same name, through the wiring idiom of
-`tap.systems.microservices.wiring`: a stack reads the fields of `AccountInputs` it
-needs, and `AccountValues.passed_to(child)` gives it exactly those. A service's
+reach the stacks that use them under the same name, through `tap.wiring`: a stack
+reads the fields of `AccountInputs` it needs, and the root passes `AccountValues`
+to every child (a child that reads a setting the config leaves out fails the build). A service's
 secret given as an ARN is `<Service><Variable>SecretArn` (secrets.STRIPE_KEY of service
 orders -> `OrdersStripeKeySecretArn`), declared by the service's shard.
 """
@@ -35,7 +35,7 @@ from tap.config.microservices import (
 from tap.errors import UserError
 from tap.stacktree import Stack
 from tap.systems.microservices.ids import service_prefix
-from tap.systems.microservices.wiring import arguments, parameter_name, wire
+from tap.wiring import parameter_name, wire
 
 
 @dataclass(frozen=True)
@@ -98,14 +98,9 @@ class AccountValues:
     inputs: AccountInputs
     secrets: Mapping[str, Any]  # secret_arn_parameter(...) -> Ref to the root parameter
 
-    def passed_to(self, child: Stack) -> dict[str, Any]:
-        """The nested-stack parameters that give `child` the account values it declared."""
-        passed = arguments(self.inputs, child)
-        passed.update({name: ref for name, ref in self.secrets.items() if name in child.template.parameters})
-        unset = sorted(name for name, value in passed.items() if value is None)
-        if unset:
-            raise ValueError(f"stack {child.name!r} declares {unset}, which the config does not set")
-        return passed
+    def __iter__(self):
+        """Both, as `Stack.nest` takes them: `root.nest(child, *accounts)`."""
+        return iter((self.inputs, self.secrets))
 
 
 def account_values(root: Stack, settings: MicroservicesSettings) -> AccountValues:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Join, Parameter, Ref, Select, Split, cloudfront
+from troposphere import GetAtt, Join, Ref, Select, Split, cloudfront
 
 from tap import yamltext
 from tap.blocks.buckets import bucket_policy
@@ -43,12 +43,13 @@ from tap.blocks.cloudfront import (
 )
 from tap.blocks.iam import BucketRef
 from tap.blocks.lifecycle import suppress
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
 from tap.errors import BuildError
 from tap.stacktree import Stack
 from tap.systems.microservices.accounts import AccountInputs
 from tap.systems.microservices.cluster import BalancerOutputs, balancer_name, pick
-from tap.systems.microservices.wiring import declare
+from tap.wiring import declare, publish, wire
 
 LOAD_BALANCER_ORIGIN = "load-balancer-"  # + the load balancer's number
 STATIC_ORIGIN = "static"
@@ -58,45 +59,37 @@ FUNCTION_SIZE_LIMIT = 10 * 1024
 
 
 @dataclass(frozen=True)
-class Inputs:
-    balancers: BalancerOutputs
-    static_bucket: BucketRef
-    static_domain_name: Parameter
-    log_bucket_domain_name: Parameter
-    accounts: AccountInputs  # the certificate and web ACL, read only when configured
+class CdnInputs:
+    static_bucket_name: CfnValue = wire("Bucket of static assets.")
+    static_bucket_arn: CfnValue = wire("ARN of the static-assets bucket.")
+    static_bucket_domain_name: CfnValue = wire("Regional domain name of the static-assets bucket.")
+    cdn_logs_bucket_domain_name: CfnValue = wire("Domain name of the CloudFront log bucket.")
+
+
+@dataclass(frozen=True)
+class CdnOutputs:
+    distribution_id: CfnValue = wire("CloudFront distribution id.")
+    distribution_domain_name: CfnValue = wire("Domain name of the distribution (point aliases at it).")
 
 
 def cdn_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("cdn", "tap microservices: CloudFront distribution")
-    inputs = add_parameters(stack, settings)
+    inputs = declare(stack, CdnInputs)
+    static_bucket = BucketRef(label="StaticBucket", name=inputs.static_bucket_name, arn=inputs.static_bucket_arn)
     access = origin_access_control(stack, "StaticOriginAccess", "CloudFront reads the static bucket")
     routing = add_routing_function(stack, settings)
-    distribution = add_distribution(stack, settings, inputs, access, routing)
+    distribution = add_distribution(
+        stack, settings, inputs, declare(stack, BalancerOutputs), declare(stack, AccountInputs),
+        access, routing,
+    )
     bucket_policy(
-        stack, "StaticBucketPolicy", inputs.static_bucket,
-        [cloudfront_read_statement(inputs.static_bucket, distribution)],
+        stack, "StaticBucketPolicy", static_bucket,
+        [cloudfront_read_statement(static_bucket, distribution)],
     )
-    stack.output("DistributionId", Ref(distribution), "CloudFront distribution id.")
-    stack.output("DistributionDomainName", GetAtt(distribution, "DomainName"),
-                 "Domain name of the distribution (point aliases at it).")
+    publish(stack, CdnOutputs(
+        distribution_id=Ref(distribution), distribution_domain_name=GetAtt(distribution, "DomainName"),
+    ))
     return stack
-
-
-def add_parameters(stack: Stack, settings: MicroservicesSettings) -> Inputs:
-    balancers = declare(stack, BalancerOutputs)
-    name = stack.parameter("StaticBucketName", Description="Bucket of static assets.")
-    arn = stack.parameter("StaticBucketArn", Description="ARN of the static-assets bucket.")
-    return Inputs(
-        balancers=balancers,
-        static_bucket=BucketRef(label="StaticBucket", name=Ref(name), arn=Ref(arn)),
-        static_domain_name=stack.parameter(
-            "StaticBucketDomainName", Description="Regional domain name of the static-assets bucket."
-        ),
-        log_bucket_domain_name=stack.parameter(
-            "CdnLogsBucketDomainName", Description="Domain name of the CloudFront log bucket."
-        ),
-        accounts=declare(stack, AccountInputs),
-    )
 
 
 def add_load_balancer_origin(
@@ -174,11 +167,11 @@ def add_routing_function(stack: Stack, settings: MicroservicesSettings) -> cloud
 
 
 def add_distribution(
-    stack: Stack, settings: MicroservicesSettings, inputs: Inputs,
-    access: cloudfront.OriginAccessControl, routing: cloudfront.Function | None,
+    stack: Stack, settings: MicroservicesSettings, inputs: CdnInputs, balancer_lists: BalancerOutputs,
+    accounts: AccountInputs, access: cloudfront.OriginAccessControl, routing: cloudfront.Function | None,
 ) -> cloudfront.Distribution:
     balancers = [
-        add_load_balancer_origin(stack, settings, number, inputs.balancers)
+        add_load_balancer_origin(stack, settings, number, balancer_lists)
         for number in range(settings.load_balancer.count)
     ]
     config = cloudfront.DistributionConfig(
@@ -191,7 +184,7 @@ def add_distribution(
             *balancers,
             cloudfront.Origin(
                 Id=STATIC_ORIGIN,
-                DomainName=Ref(inputs.static_domain_name),
+                DomainName=inputs.static_bucket_domain_name,
                 S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
                 OriginAccessControlId=GetAtt(access, "Id"),
             ),
@@ -221,10 +214,10 @@ def add_distribution(
             )
         ],
         Logging=cloudfront.Logging(
-            Bucket=Ref(inputs.log_bucket_domain_name), Prefix="cloudfront/", IncludeCookies=False
+            Bucket=inputs.cdn_logs_bucket_domain_name, Prefix="cloudfront/", IncludeCookies=False
         ),
         ViewerCertificate=viewer_certificate(
-            None if settings.cdn.certificate_arn is None else inputs.accounts.cdn_certificate_arn
+            None if settings.cdn.certificate_arn is None else accounts.cdn_certificate_arn
         ),
     )
     if routing is not None:
@@ -234,7 +227,7 @@ def add_distribution(
     if settings.cdn.aliases:
         config.Aliases = list(settings.cdn.aliases)
     if settings.cdn.web_acl_arn is not None:
-        config.WebACLId = inputs.accounts.cdn_web_acl_arn
+        config.WebACLId = accounts.cdn_web_acl_arn
     distribution = cloudfront.Distribution("Distribution", DistributionConfig=config)
     if settings.cdn.certificate_arn is None:
         suppress(

@@ -18,7 +18,6 @@ it is created).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,15 +27,10 @@ from tap.blocks.alb import application_load_balancer, full_name, listeners
 from tap.blocks.ecs import fargate_cluster
 from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
-from tap.stacktree import NestedStack, Stack
+from tap.stacktree import Stack
 from tap.systems.microservices.accounts import AccountInputs
 from tap.systems.microservices.storage import LOAD_BALANCER_LOG_PREFIX
-from tap.systems.microservices.wiring import (
-    declare,
-    parameter_name,
-    subnets_and_group,
-    wire,
-)
+from tap.wiring import declare, publish, wire
 
 LIST = "CommaDelimitedList"
 
@@ -53,6 +47,23 @@ class BalancerOutputs:
         "Listeners the routing rules of the services attach to, one per load balancer.", LIST)
 
 
+@dataclass(frozen=True)
+class ClusterInputs:
+    """The load balancers' subnets: private behind CloudFront, public on the internet."""
+
+    private_subnet_ids: CfnValue = wire("Private subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
+    public_subnet_ids: CfnValue = wire("Public subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
+    load_balancer_security_group_id: CfnValue = wire(
+        "Admits web traffic to the load balancers.", "AWS::EC2::SecurityGroup::Id")
+    logs_bucket_name: CfnValue = wire("Bucket receiving access logs.")
+
+
+@dataclass(frozen=True)
+class ClusterOutputs:
+    cluster_name: CfnValue = wire("ECS cluster of the services.")
+    cluster_arn: CfnValue = wire("ARN of the ECS cluster.")
+
+
 def balancer_name(balancer: int) -> str:
     """`LoadBalancer3`: the start of the logical ids of load balancer 3."""
     return f"LoadBalancer{balancer}"
@@ -66,22 +77,19 @@ def pick(values: Any, balancer: int) -> Select:
 def cluster_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("cluster", "tap microservices: ECS cluster and load balancers")
     internal = settings.load_balancer.ingress == "cloudfront"
-    subnets, security_group = subnets_and_group(
-        stack, "PrivateSubnetIds" if internal else "PublicSubnetIds", "LoadBalancerSecurityGroupId",
-        "web traffic to the load balancers",
-    )
-    log_bucket = stack.parameter("LogsBucketName", Description="Bucket receiving access logs.")
+    inputs = declare(stack, ClusterInputs)
+    subnets = inputs.private_subnet_ids if internal else inputs.public_subnet_ids
     cluster = fargate_cluster(
         stack, "Cluster", container_insights=settings.cluster.container_insights
     )
     accounts = declare(stack, AccountInputs)
-    made: dict[str, list[Any]] = {field.name: [] for field in dataclasses.fields(BalancerOutputs)}
+    arns, dns_names, full_names, listener_arns = [], [], [], []
     for number in range(settings.load_balancer.count):
         balancer = application_load_balancer(
             stack, balancer_name(number),
             subnets=subnets,
-            security_groups=[security_group],
-            log_bucket=Ref(log_bucket),
+            security_groups=[inputs.load_balancer_security_group_id],
+            log_bucket=inputs.logs_bucket_name,
             log_prefix=LOAD_BALANCER_LOG_PREFIX,
             deletion_protection=settings.load_balancer.deletion_protection,
             internal=internal,
@@ -91,22 +99,16 @@ def cluster_stack(settings: MicroservicesSettings) -> Stack:
             stack, balancer,
             certificate_arn=accounts.load_balancer_certificate_arn if settings.load_balancer.https else None,
         )
-        made["load_balancer_arns"].append(Ref(balancer))
-        made["load_balancer_dns_names"].append(GetAtt(balancer, "DNSName"))
-        made["load_balancer_full_names"].append(full_name(balancer))
-        made["load_balancer_listener_arns"].append(Ref(listener))
-    for field in dataclasses.fields(BalancerOutputs):
-        stack.output(parameter_name(field.name), Join(",", made[field.name]),
-                     field.metadata["doc"] + " Comma-separated.")
-
-    stack.output("ClusterName", Ref(cluster), "ECS cluster of the services.")
-    stack.output("ClusterArn", GetAtt(cluster, "Arn"), "ARN of the ECS cluster.")
+        arns.append(Ref(balancer))
+        dns_names.append(GetAtt(balancer, "DNSName"))
+        full_names.append(full_name(balancer))
+        listener_arns.append(Ref(listener))
+    # Outputs are strings: each list travels joined, and its readers declare it a list.
+    publish(stack, BalancerOutputs(
+        load_balancer_arns=Join(",", arns),
+        load_balancer_dns_names=Join(",", dns_names),
+        load_balancer_full_names=Join(",", full_names),
+        load_balancer_listener_arns=Join(",", listener_arns),
+    ), suffix=" Comma-separated.")
+    publish(stack, ClusterOutputs(cluster_name=Ref(cluster), cluster_arn=GetAtt(cluster, "Arn")))
     return stack
-
-
-def balancer_outputs(cluster: NestedStack) -> BalancerOutputs:
-    """The cluster's load balancer lists as its parent reads them, to pass to other children."""
-    return BalancerOutputs(**{
-        field.name: cluster.output(parameter_name(field.name))
-        for field in dataclasses.fields(BalancerOutputs)
-    })

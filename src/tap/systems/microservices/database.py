@@ -7,25 +7,44 @@ secrets get its username and password injected by ECS.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from troposphere import Ref
 
 from tap.blocks.rds import postgres_instance
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import DatabaseSettings
 from tap.stacktree import Stack
-from tap.systems.microservices.wiring import subnets_and_group
+from tap.wiring import declare, publish, wire
+
+
+@dataclass(frozen=True)
+class DatabaseInputs:
+    private_subnet_ids: CfnValue = wire("Private subnets, one per AZ.", "List<AWS::EC2::Subnet::Id>")
+    database_security_group_id: CfnValue = wire(
+        "Admits PostgreSQL from service tasks only.", "AWS::EC2::SecurityGroup::Id")
+
+
+@dataclass(frozen=True)
+class DatabaseOutputs:
+    database_instance_id: CfnValue = wire("Identifier of the DB instance.")
+    database_address: CfnValue = wire("Host name services connect to.")
+    database_port: CfnValue = wire("Port services connect to.")
+    database_secret_arn: CfnValue = wire(
+        "Secret holding the master credentials (JSON: username, password), kept by RDS.")
 
 
 def database_stack(settings: DatabaseSettings) -> Stack:
     stack = Stack("database", "tap microservices: PostgreSQL")
-    subnets, security_group = subnets_and_group(
-        stack, "PrivateSubnetIds", "DatabaseSecurityGroupId", "PostgreSQL from service tasks only"
-    )
+    inputs = declare(stack, DatabaseInputs)
+    subnets, security_group = inputs.private_subnet_ids, inputs.database_security_group_id
     database = postgres_instance(
         stack, "Database", settings, subnets=subnets, security_groups=[security_group]
     )
-    stack.output("DatabaseInstanceId", Ref(database.instance), "Identifier of the DB instance.")
-    stack.output("DatabaseAddress", database.address, "Host name services connect to.")
-    stack.output("DatabasePort", database.port, "Port services connect to.")
-    stack.output("DatabaseSecretArn", database.secret_arn,
-                 "Secret holding the master credentials (JSON: username, password), kept by RDS.")
+    publish(stack, DatabaseOutputs(
+        database_instance_id=Ref(database.instance),
+        database_address=database.address,
+        database_port=database.port,
+        database_secret_arn=database.secret_arn,
+    ))
     return stack

@@ -16,7 +16,6 @@ each service shard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import GetAtt, Ref
 
@@ -25,17 +24,25 @@ from tap.blocks.pipelines import (
     github_connection,
     github_oidc_provider,
 )
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import NestedStack, Stack
 from tap.systems.microservices.accounts import AccountInputs
+from tap.wiring import publish, wire
 
 
 @dataclass(frozen=True)
 class GitHubAccess:
     """The connection and OIDC provider ARNs as the root sees them."""
 
-    connection_arn: Any
-    oidc_provider_arn: Any
+    connection_arn: CfnValue
+    oidc_provider_arn: CfnValue
+
+
+@dataclass(frozen=True)
+class GitHubOutputs:
+    connection_arn: CfnValue = wire("GitHub connection of every pipeline: complete it once in the console.")
+    oidc_provider_arn: CfnValue = wire("GitHub Actions identity provider.")
 
 
 def pipeline_stack(settings: MicroservicesSettings) -> Stack | None:
@@ -44,14 +51,15 @@ def pipeline_stack(settings: MicroservicesSettings) -> Stack | None:
     if pipeline.connection_arn is not None and not pipeline.create_oidc_provider:
         return None
     stack = Stack("pipeline", "tap microservices: GitHub connection and OIDC provider")
+    connection = None
     if pipeline.connection_arn is None:
         name = pipeline.connection_name or f"tap-{settings.env}-github"
         connection = github_connection(stack, "GitHubConnection", name)
-        stack.output("ConnectionArn", GetAtt(connection, "ConnectionArn"),
-                     "GitHub connection of every pipeline: complete it once in the console.")
-    if pipeline.create_oidc_provider:
-        provider = github_oidc_provider(stack, "GitHubOidcProvider")
-        stack.output("OidcProviderArn", Ref(provider), "GitHub Actions identity provider.")
+    provider = github_oidc_provider(stack, "GitHubOidcProvider") if pipeline.create_oidc_provider else None
+    publish(stack, GitHubOutputs(
+        connection_arn=None if connection is None else GetAtt(connection, "ConnectionArn"),
+        oidc_provider_arn=None if provider is None else Ref(provider),
+    ))
     return stack
 
 
@@ -61,18 +69,14 @@ def github_access(
     """The connection is the one this stack creates, or the configured one (a root
     parameter: its ARN names an account)."""
     pipeline = settings.pipeline
-
-    def created(output: str) -> GetAtt:
-        assert nested is not None, f"{output}: the pipeline stack was not nested"
-        return nested.output(output)
-
+    created = None if nested is None else nested.outputs(GitHubOutputs)
     return GitHubAccess(
         connection_arn=(
-            accounts.pipeline_connection_arn if pipeline.connection_arn is not None
-            else created("ConnectionArn")
+            accounts.pipeline_connection_arn if created is None or pipeline.connection_arn is not None
+            else created.connection_arn
         ),
         oidc_provider_arn=(
-            created("OidcProviderArn") if pipeline.create_oidc_provider
+            created.oidc_provider_arn if created is not None and pipeline.create_oidc_provider
             else existing_github_oidc_provider_arn()
         ),
     )

@@ -24,14 +24,27 @@ from typing import Any
 
 from troposphere import Equals, If, Not, Ref, Select
 
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import NO_IMAGE, ServiceSettings
 from tap.errors import BuildError
 from tap.stacktree import Stack, camel
 from tap.systems.microservices.ids import service_prefix, services_stack_name
+from tap.wiring import Prefixed, declare, prefixed, wire
 
 # CloudFormation's limit on one parameter value.
 MAX_PARAMETER_VALUE_BYTES = 4096
 IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+
+
+@dataclass(frozen=True)
+class ImageInputs:
+    """A service's image tag, as its shard takes it (under the service's prefix)."""
+
+    image_tag: CfnValue = wire(
+        f"Image tag {{what}} runs; {NO_IMAGE}: none pushed yet, no task runs.",
+        AllowedPattern=f"^(?!latest$){IMAGE_TAG_PATTERN}$",
+        ConstraintDescription="an image tag other than latest (tags are immutable; latest is not one)",
+    )
 
 
 @dataclass(frozen=True)
@@ -48,22 +61,17 @@ class ServiceImage:
 def service_image(stack: Stack, service: ServiceSettings) -> ServiceImage:
     """Declare the service's image tag parameter and its HasImage condition."""
     prefix = service_prefix(service)
-    parameter = stack.parameter(
-        f"{prefix}ImageTag",
-        Description=f"Image tag {service.name} runs; {NO_IMAGE}: none pushed yet, no task runs.",
-        AllowedPattern=f"^(?!latest$){IMAGE_TAG_PATTERN}$",
-        ConstraintDescription="an image tag other than latest (tags are immutable; latest is not one)",
-    )
+    tag = declare(stack, ImageInputs, prefix, what=service.name).image_tag
     condition = f"{prefix}HasImage"
-    stack.template.add_condition(condition, Not(Equals(Ref(parameter), NO_IMAGE)))
-    return ServiceImage(tag=parameter.title, has_image=condition)
+    stack.template.add_condition(condition, Not(Equals(tag, NO_IMAGE)))
+    return ServiceImage(tag=tag.data["Ref"], has_image=condition)
 
 
 def image_tags_parameter_name(shard: int) -> str:
     return f"{camel(services_stack_name(shard))}ImageTags"
 
 
-def shard_image_tags(root: Stack, shard: int, services: Sequence[ServiceSettings]) -> dict[str, Any]:
+def shard_image_tags(root: Stack, shard: int, services: Sequence[ServiceSettings]) -> list[Prefixed]:
     """The root's list parameter of the shard's tags (services in name order) and, per
     service, the element its shard receives."""
     tags = [service.image_tag or NO_IMAGE for service in services]
@@ -82,5 +90,5 @@ def shard_image_tags(root: Stack, shard: int, services: Sequence[ServiceSettings
         + ", ".join(service.name for service in services)
         + f"); {NO_IMAGE} runs no task. ./deploy.sh passes the running or newer pushed ones.",
     )
-    return {f"{service_prefix(service)}ImageTag": Select(index, Ref(parameter))
-            for index, service in enumerate(services)}
+    return [prefixed(ImageInputs(image_tag=Select(index, Ref(parameter))), service_prefix(service))
+            for index, service in enumerate(services)]

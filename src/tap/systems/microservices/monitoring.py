@@ -25,64 +25,59 @@ from tap.blocks.monitoring import (
     metric_widget,
     rollback_alarms_output,
 )
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
 from tap.systems.microservices.cluster import BalancerOutputs, balancer_name, pick
-from tap.systems.microservices.wiring import declare
+from tap.wiring import declare, publish, wire
 
 GIB = 1024 ** 3
 
 
 @dataclass(frozen=True)
-class Inputs:
-    balancers: BalancerOutputs
-    count: int
-    cluster: Ref
-    database: Ref
-    cache: Ref
+class MonitoringInputs:
+    cluster_name: CfnValue = wire("ECS cluster of the services.")
+    database_instance_id: CfnValue = wire("Identifier of the DB instance.")
+    cache_replication_group_id: CfnValue = wire("Identifier of the cache replication group.")
+
+
+@dataclass(frozen=True)
+class MonitoringOutputs:
+    alarm_topic_arn: CfnValue = wire("SNS topic every alarm of the platform notifies.")
+    dashboard_name: CfnValue = wire("CloudWatch dashboard of the platform.")
 
 
 def monitoring_stack(settings: MicroservicesSettings) -> Stack:
     stack = Stack("monitoring", "tap microservices: alarm topic, platform alarms, dashboard")
-    inputs = add_parameters(stack, settings)
+    inputs = declare(stack, MonitoringInputs)
+    balancers = declare(stack, BalancerOutputs)
     topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
     # A deploy after which a load balancer or the services answer 5xx is rolled back.
     rollback_alarms_output(stack, [any_alarm(
         stack, "LoadBalancers5xxAlarm",
         description="5xx from a load balancer or its services (any of the alarms below)",
-        alarms=add_load_balancer_alarms(stack, inputs, topic),
+        alarms=add_load_balancer_alarms(stack, settings, balancers, topic),
     )])
     add_database_alarms(stack, settings, inputs, topic)
     add_cache_alarms(stack, settings, inputs, topic)
-    dashboard = add_dashboard(stack, settings, inputs)
-    stack.output("AlarmTopicArn", topic.arn, "SNS topic every alarm of the platform notifies.")
-    stack.output("DashboardName", Ref(dashboard), "CloudWatch dashboard of the platform.")
+    dashboard = add_dashboard(stack, settings, inputs, balancers)
+    publish(stack, MonitoringOutputs(alarm_topic_arn=topic.arn, dashboard_name=Ref(dashboard)))
     return stack
 
 
-def add_parameters(stack: Stack, settings: MicroservicesSettings) -> Inputs:
-    return Inputs(
-        balancers=declare(stack, BalancerOutputs),
-        count=settings.load_balancer.count,
-        cluster=Ref(stack.parameter("ClusterName", Description="ECS cluster of the services.")),
-        database=Ref(stack.parameter("DatabaseInstanceId", Description="Identifier of the DB instance.")),
-        cache=Ref(stack.parameter(
-            "CacheReplicationGroupId", Description="Identifier of the cache replication group."
-        )),
-    )
-
-
-def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) -> list[cloudwatch.Alarm]:
+def add_load_balancer_alarms(
+    stack: Stack, settings: MicroservicesSettings, balancers: BalancerOutputs, topic: AlarmTopic
+) -> list[cloudwatch.Alarm]:
     return [
         alarm(
             stack, f"{balancer_name(number)}{kind}",
             description=f"5xx responses from {whose} of load balancer {number}: at least 10 a minute",
             namespace="AWS/ApplicationELB", metric=metric,
-            dimensions={"LoadBalancer": pick(inputs.balancers.load_balancer_full_names, number)},
+            dimensions={"LoadBalancer": pick(balancers.load_balancer_full_names, number)},
             statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=10,
             notify=topic.arn, window=PER_MINUTE,
         )
-        for number in range(inputs.count)
+        for number in range(settings.load_balancer.count)
         for kind, metric, whose in (
             ("5xxAlarm", "HTTPCode_ELB_5XX_Count", "the load balancer itself"),
             ("Target5xxAlarm", "HTTPCode_Target_5XX_Count", "the services"),
@@ -91,10 +86,10 @@ def add_load_balancer_alarms(stack: Stack, inputs: Inputs, topic: AlarmTopic) ->
 
 
 def add_database_alarms(
-    stack: Stack, settings: MicroservicesSettings, inputs: Inputs, topic: AlarmTopic
+    stack: Stack, settings: MicroservicesSettings, inputs: MonitoringInputs, topic: AlarmTopic
 ) -> None:
     limits = settings.monitoring
-    dimensions = {"DBInstanceIdentifier": inputs.database}
+    dimensions = {"DBInstanceIdentifier": inputs.database_instance_id}
     alarm(
         stack, "DatabaseCpuAlarm",
         description=f"Database CPU above {limits.database_cpu_alarm_percent} %",
@@ -118,15 +113,15 @@ def add_database_alarms(
     )
 
 
-def cache_node_ids(settings: MicroservicesSettings, inputs: Inputs) -> list[Join]:
+def cache_node_ids(settings: MicroservicesSettings, inputs: MonitoringInputs) -> list[Join]:
     """ElastiCache names the members of a replication group <group>-001, -002, ..."""
     return [
-        Join("-", [inputs.cache, f"{number:03d}"]) for number in range(1, settings.cache.node_count + 1)
+        Join("-", [inputs.cache_replication_group_id, f"{number:03d}"]) for number in range(1, settings.cache.node_count + 1)
     ]
 
 
 def add_cache_alarms(
-    stack: Stack, settings: MicroservicesSettings, inputs: Inputs, topic: AlarmTopic
+    stack: Stack, settings: MicroservicesSettings, inputs: MonitoringInputs, topic: AlarmTopic
 ) -> None:
     threshold = settings.monitoring.cache_cpu_alarm_percent
     for number, node in enumerate(cache_node_ids(settings, inputs), start=1):
@@ -180,12 +175,14 @@ def dashboard_widgets(settings: MicroservicesSettings) -> list[dict[str, Any]]:
     ]
 
 
-def add_dashboard(stack: Stack, settings: MicroservicesSettings, inputs: Inputs) -> cloudwatch.Dashboard:
-    balancers = {
-        balancer_name(number): pick(inputs.balancers.load_balancer_full_names, number)
-        for number in range(inputs.count)
+def add_dashboard(
+    stack: Stack, settings: MicroservicesSettings, inputs: MonitoringInputs, balancers: BalancerOutputs
+) -> cloudwatch.Dashboard:
+    full_names = {
+        balancer_name(number): pick(balancers.load_balancer_full_names, number)
+        for number in range(settings.load_balancer.count)
     }
     return dashboard(
-        stack, "Dashboard", dashboard_widgets(settings),
-        Cluster=inputs.cluster, Database=inputs.database, Cache=inputs.cache, **balancers,
+        stack, "Dashboard", dashboard_widgets(settings), Cluster=inputs.cluster_name,
+        Database=inputs.database_instance_id, Cache=inputs.cache_replication_group_id, **full_names,
     )

@@ -16,8 +16,10 @@ from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, Tags, ec2
 
 from tap.blocks.iam import Role, service_trust
 from tap.blocks.logs import log_group
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import NetworkSettings
 from tap.stacktree import Stack
+from tap.wiring import publish, wire
 
 # The VPC is cut into 8 equal blocks: private subnets take the first three
 # (one per AZ, most of the address space), public subnets the next three.
@@ -222,14 +224,18 @@ def add_flow_logs(stack: Stack, vpc: ec2.VPC, settings: NetworkSettings) -> None
     )
 
 
+@dataclass(frozen=True)
+class NetworkOutputs:
+    vpc_id: CfnValue = wire("VPC of the platform.")
+    vpc_cidr: CfnValue = wire("CIDR block of the VPC.")
+    public_subnet_ids: CfnValue = wire("Public subnets, one per AZ (load balancer, NAT gateways).")
+    private_subnet_ids: CfnValue = wire("Private subnets, one per AZ (services, database, cache).")
+
+
 def add_outputs(stack: Stack, vpc: ec2.VPC, zones: list[Zone]) -> None:
-    stack.output("VpcId", Ref(vpc), "VPC of the platform.")
-    stack.output("VpcCidr", GetAtt(vpc, "CidrBlock"), "CIDR block of the VPC.")
-    stack.output(
-        "PublicSubnetIds", Join(",", [Ref(zone.public_subnet) for zone in zones]),
-        "Public subnets, one per AZ (load balancer, NAT gateways).",
-    )
-    stack.output(
-        "PrivateSubnetIds", Join(",", [Ref(zone.private_subnet) for zone in zones]),
-        "Private subnets, one per AZ (services, database, cache).",
-    )
+    publish(stack, NetworkOutputs(
+        vpc_id=Ref(vpc),
+        vpc_cidr=GetAtt(vpc, "CidrBlock"),
+        public_subnet_ids=Join(",", [Ref(zone.public_subnet) for zone in zones]),
+        private_subnet_ids=Join(",", [Ref(zone.private_subnet) for zone in zones]),
+    ))

@@ -44,8 +44,8 @@ from tap.systems.microservices.ids import (
     pipelines_stack_name,
     service_prefix,
 )
-from tap.systems.microservices.wiring import declare, wire
 from tap.systems.microservices.workflows import render_buildspec
+from tap.wiring import declare, publish, wire
 
 REGISTRY = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
 
@@ -69,6 +69,14 @@ class DeployTarget:
     service_arn: CfnValue = wire("ARN of that ECS service.")
     task_role_arn: CfnValue = wire("Role the service's tasks run as (passed to ECS on deploy).")
     execution_role_arn: CfnValue = wire("Role ECS starts the tasks with (passed to ECS on deploy).")
+
+
+@dataclass(frozen=True)
+class ServicePipelineOutputs:
+    """One service's pipeline, as its GitHub workflow needs it (repository variables)."""
+
+    deploy_role_arn: CfnValue = wire("Role the {what} GitHub workflow assumes (repository variable).")
+    pipeline_name: CfnValue = wire("Pipeline the {what} GitHub workflow starts (repository variable).")
 
 
 def pipelines_stack(
@@ -144,7 +152,5 @@ def add_service_pipeline(
         f"{service.name} pipeline",
     )
     deploy.allow("StartPipeline", actions.PIPELINE_START, [pipeline_arn(pipeline)])
-    stack.output(f"{prefix}DeployRoleArn", deploy.arn,
-                 f"Role the {service.name} GitHub workflow assumes (repository variable).")
-    stack.output(f"{prefix}PipelineName", Ref(pipeline),
-                 f"Pipeline the {service.name} GitHub workflow starts (repository variable).")
+    publish(stack, ServicePipelineOutputs(deploy_role_arn=deploy.arn, pipeline_name=Ref(pipeline)),
+            prefix, what=service.name)

@@ -81,9 +81,10 @@ from tap.systems.microservices.images import service_image
 from tap.systems.microservices.pipelines import (
     DeployTarget,
     PipelinesInputs,
+    ServicePipelineOutputs,
     pipelines_stack,
 )
-from tap.systems.microservices.wiring import arguments, declare, wire
+from tap.wiring import declare, prefixed, publish, wire
 
 # How troposphere refuses a logical id a template already holds: a clash of the names
 # users chose (services, secrets), as opposed to any other ValueError, which is a bug.
@@ -116,6 +117,14 @@ class ShardInputs:
 
 
 @dataclass(frozen=True)
+class ServiceOutputs:
+    """One service, for people and tools (`deploy.sh outputs` lists them per service)."""
+
+    service_name: CfnValue = wire("ECS service of {what}.")
+    repository_uri: CfnValue = wire("ECR repository {what}'s pipeline pushes its images to.")
+
+
+@dataclass(frozen=True)
 class ServiceRuntime:
     """What the pipeline of a service needs from its runtime."""
 
@@ -124,10 +133,8 @@ class ServiceRuntime:
     service: ecs.Service
 
 
-def services_stack(
-    settings: MicroservicesSettings, shard: int, inputs: ShardInputs
-) -> tuple[Stack, dict[str, Any]]:
-    """The shard's stack and the parameters its parent passes (from `inputs`)."""
+def services_stack(settings: MicroservicesSettings, shard: int) -> Stack:
+    """The shard's stack: it takes ShardInputs, BalancerOutputs, AccountValues and its image tags."""
     services = settings.services_in_shard(shard)
     stack = Stack(services_stack_name(shard), f"tap microservices: services of shard {shard}")
     shared = declare(stack, ShardInputs)
@@ -155,7 +162,7 @@ def services_stack(
         add_pipelines(stack, settings, shard, shared, runtimes)
     except BuildError as err:
         raise _shard_full(settings, shard, services[-1], err) from None
-    return stack, arguments(inputs, stack)
+    return stack
 
 
 def _shard_full(
@@ -225,9 +232,8 @@ def add_service(
     stack.template.resources[scaling.ScalingTargetId.data["Ref"]].Condition = image.has_image
     add_alarms(stack, settings, service, prefix, shared, pick(balancers.load_balancer_full_names, balancer),
                ecs_service, target_group)
-    stack.output(f"{prefix}ServiceName", GetAtt(ecs_service, "Name"), f"ECS service of {service.name}.")
-    stack.output(f"{prefix}RepositoryUri", repository.uri,
-                 f"ECR repository {service.name}'s pipeline pushes its images to.")
+    publish(stack, ServiceOutputs(service_name=GetAtt(ecs_service, "Name"), repository_uri=repository.uri),
+            prefix, what=service.name)
     return ServiceRuntime(repository=repository, roles=roles, service=ecs_service)
 
 
@@ -342,23 +348,23 @@ def add_pipelines(
 ) -> None:
     services = settings.services_in_shard(shard)
     child = pipelines_stack(settings, shard, services)
-    parameters = arguments(PipelinesInputs(
+    targets = [
+        prefixed(DeployTarget(
+            repository_name=runtimes[service.name].repository.ref.name,
+            service_name=GetAtt(runtimes[service.name].service, "Name"),
+            service_arn=Ref(runtimes[service.name].service),
+            task_role_arn=runtimes[service.name].roles.task.arn,
+            execution_role_arn=runtimes[service.name].roles.execution.arn,
+        ), service_prefix(service))
+        for service in services
+    ]
+    pipelines = stack.nest(child, PipelinesInputs(
         artifacts_bucket_name=shared.artifacts_bucket_name,
         connection_arn=shared.connection_arn,
         oidc_provider_arn=shared.oidc_provider_arn,
         cluster_name=shared.cluster_name,
-    ), child)
-    for service in services:
-        runtime = runtimes[service.name]
-        parameters.update(arguments(DeployTarget(
-            repository_name=runtime.repository.ref.name,
-            service_name=GetAtt(runtime.service, "Name"),
-            service_arn=Ref(runtime.service),
-            task_role_arn=runtime.roles.task.arn,
-            execution_role_arn=runtime.roles.execution.arn,
-        ), child, service_prefix(service)))
-    pipelines = stack.nest(child, parameters)
+    ), *targets)
     # The shard's outputs name each of its services' values one level down from the root.
     for service in services:
-        for name in (f"{service_prefix(service)}DeployRoleArn", f"{service_prefix(service)}PipelineName"):
-            stack.output(name, pipelines.output(name), child.template.outputs[name].Description)
+        prefix = service_prefix(service)
+        publish(stack, pipelines.outputs(ServicePipelineOutputs, prefix), prefix, what=service.name)

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Principal, Statement
 from troposphere import GetAtt, Join, Ref
@@ -27,8 +29,10 @@ from tap.blocks.buckets import (
     secure_bucket,
 )
 from tap.blocks.cloudfront import cloudfront_log_bucket
+from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
 from tap.stacktree import Stack
+from tap.wiring import publish, wire
 
 LOAD_BALANCER_LOG_PREFIX = "alb"
 
@@ -75,15 +79,27 @@ def add_static_bucket(stack: Stack, logs: SecureBucket) -> SecureBucket:
     )
 
 
+@dataclass(frozen=True)
+class StorageOutputs:
+    logs_bucket_name: CfnValue = wire("Bucket receiving S3 and load balancer access logs.")
+    cdn_logs_bucket_domain_name: CfnValue = wire(
+        "Bucket receiving CloudFront standard logs (its global domain name).")
+    artifacts_bucket_name: CfnValue = wire("Bucket holding pipeline artefacts.")
+    static_bucket_name: CfnValue = wire("Bucket of static assets served under /static/.")
+    static_bucket_arn: CfnValue = wire("ARN of the static-assets bucket.")
+    static_bucket_domain_name: CfnValue = wire(
+        "Regional domain name of the static-assets bucket, the CloudFront origin.")
+
+
 def add_outputs(
     stack: Stack, logs: SecureBucket, cdn_logs: SecureBucket, artifacts: SecureBucket,
     static: SecureBucket,
 ) -> None:
-    stack.output("LogsBucketName", logs.ref.name, "Bucket receiving S3 and load balancer access logs.")
-    stack.output("CdnLogsBucketDomainName", GetAtt(cdn_logs.resource, "DomainName"),
-                 "Bucket receiving CloudFront standard logs (its global domain name).")
-    stack.output("ArtifactsBucketName", artifacts.ref.name, "Bucket holding pipeline artefacts.")
-    stack.output("StaticBucketName", static.ref.name, "Bucket of static assets served under /static/.")
-    stack.output("StaticBucketArn", static.ref.arn, "ARN of the static-assets bucket.")
-    stack.output("StaticBucketDomainName", static.regional_domain_name,
-                 "Regional domain name of the static-assets bucket, the CloudFront origin.")
+    publish(stack, StorageOutputs(
+        logs_bucket_name=logs.ref.name,
+        cdn_logs_bucket_domain_name=GetAtt(cdn_logs.resource, "DomainName"),
+        artifacts_bucket_name=artifacts.ref.name,
+        static_bucket_name=static.ref.name,
+        static_bucket_arn=static.ref.arn,
+        static_bucket_domain_name=static.regional_domain_name,
+    ))
