@@ -29,6 +29,11 @@ from tap.systems.microservices.github import (
 from tap.systems.microservices.images import shard_image_tags
 from tap.systems.microservices.monitoring import monitoring_stack
 from tap.systems.microservices.network import network_stack
+from tap.systems.microservices.placement import (
+    check_placement,
+    services_in_shard,
+    shards,
+)
 from tap.systems.microservices.security import security_stack
 from tap.systems.microservices.services import ShardInputs, services_stack
 from tap.systems.microservices.storage import storage_stack
@@ -37,6 +42,7 @@ from tap.systems.microservices.workflows import render_workflows
 
 
 def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemBuild:
+    check_placement(settings)  # before anything is placed: quotas, unique priorities
     root = Stack.root(
         "root",
         f"tap microservices platform ({settings.env}): root stack",
@@ -137,9 +143,9 @@ def add_service_shards(
     root: Stack, settings: MicroservicesSettings, accounts: AccountValues, cluster: NestedStack,
     inputs: ShardInputs,
 ) -> None:
-    for shard in settings.shards:
+    for shard in shards(settings):
         stack, parameters = services_stack(settings, shard, inputs)
-        images = shard_image_tags(root, shard, settings.services_in_shard(shard))
+        images = shard_image_tags(root, shard, services_in_shard(settings, shard))
         root.nest(stack, {
             **parameters, **images, **balancers_passed_to(stack, cluster),
             **accounts.passed_to(stack),
