@@ -62,7 +62,7 @@ def test_an_explicit_priority_wins_over_the_derived_one():
     assert placed(service("orders", priority=7))[2] == 7
 
 
-def test_renaming_a_service_may_move_it_but_changing_its_size_never_does():
+def test_changing_a_services_size_does_not_move_it():
     assert placed(service("orders", cpu=1024, memory=2048)) == placed(service("orders"))
 
 
