@@ -38,6 +38,7 @@ from tap.config.microservices import (  # noqa: E402
 )
 from tap.config.schema import parse  # noqa: E402
 from tap.package import FunctionPackager  # noqa: E402
+from tap.systems.microservices.placement import balancer_of, derived_priority  # noqa: E402
 
 COUNTS = (1, 10, 100, 1000)
 
@@ -66,7 +67,7 @@ def balancers_needed(services: list[ServiceSettings]) -> int:
     """The fewest load balancers that keep each within AWS's default quotas (100 target
     groups, a hard quota, and 100 rules): what the build's error asks a user to set."""
     for count in range(1, VPC_ORIGINS_QUOTA + 1):
-        held = Counter(service.balancer(count) for service in services)
+        held = Counter(balancer_of(service, count) for service in services)
         if max(held.values(), default=0) <= TARGET_GROUPS_PER_LOAD_BALANCER:
             return count
     raise ValueError(f"{len(services)} services need more than {VPC_ORIGINS_QUOTA} load balancers")
@@ -79,7 +80,7 @@ def generated_config(count: int) -> dict[str, Any]:
     taken: set[int] = set()
     explicit = iter(range(1, DERIVED_PRIORITY_FIRST))
     for table in services:
-        priority = parse(ServiceSettings, table).derived_priority
+        priority = derived_priority(parse(ServiceSettings, table))
         if priority in taken:
             table["priority"] = next(explicit)
         taken.add(table.get("priority", priority))

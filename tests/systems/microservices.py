@@ -6,12 +6,13 @@ import copy
 import json
 from typing import Any
 
-from tap.config.microservices import SHARD_COUNT, MicroservicesSettings, stable_number
+from tap.config.microservices import SHARD_COUNT, MicroservicesSettings
 from tap.config.schema import parse
 from tap.emit import emit_tree
 from tap.package import FunctionPackager
 from tap.stacktree import camel
 from tap.systems.microservices import build
+from tap.systems.microservices.placement import shard_of, stable_number
 
 
 def service(name: str, **settings: Any) -> dict[str, Any]:
@@ -61,7 +62,7 @@ class Built:
 
     def stack_of(self, service_name: str) -> str:
         """The services-NNN stack holding `service_name`'s resources."""
-        (shard,) = [s.shard_index for s in self.settings.services if s.name == service_name]
+        (shard,) = [shard_of(s) for s in self.settings.services if s.name == service_name]
         return f"services-{shard:03d}"
 
     def pipelines_of(self, service_name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tap.config import load
+from tap.systems.microservices.placement import balancer_of, shards
 from tests.helpers import resources_of_type
 from tests.systems.microservices import Built, config, service
 
@@ -22,8 +23,8 @@ def test_root_nests_every_concern_and_one_stack_per_non_empty_shard(root):
     stacks = set(nested(root))
     concerns = {"NetworkStack", "SecurityStack", "StorageStack", "DatabaseStack", "CacheStack",
                 "ClusterStack", "MonitoringStack", "CdnStack", "PipelineStack"}
-    shards = {f"Services{shard:03d}Stack" for shard in load("microservices", "prod").shards}
-    assert stacks == concerns | shards
+    per_shard = {f"Services{shard:03d}Stack" for shard in shards(load("microservices", "prod"))}
+    assert stacks == concerns | per_shard
 
 
 def test_wiring_goes_through_outputs_never_exports(root):
@@ -48,11 +49,11 @@ def test_each_load_balancer_reaches_the_stacks_that_use_it_from_the_cluster_outp
         stack = built.stack_of(service_settings.name)
         name = "".join(part.capitalize() for part in service_settings.name.split("-"))
         rule = built[stack]["Resources"][f"{name}ListenerRule"]["Properties"]
-        assert rule["ListenerArn"] == {"Fn::Select": [service_settings.balancer(3), {"Ref": "LoadBalancerListenerArns"}]}
+        assert rule["ListenerArn"] == {"Fn::Select": [balancer_of(service_settings, 3), {"Ref": "LoadBalancerListenerArns"}]}
         shard = stacks[stack.replace("services-", "Services") + "Stack"]["Properties"]["Parameters"]
         assert shard["LoadBalancerListenerArns"] == {
             "Fn::GetAtt": ["ClusterStack", "Outputs.LoadBalancerListenerArns"]}
-    assert len({s.balancer(3) for s in built.settings.services}) == 3  # the twelve use all three
+    assert len({balancer_of(s, 3) for s in built.settings.services}) == 3  # the twelve use all three
 
 
 def test_root_outputs_do_not_grow_with_the_number_of_services():

@@ -15,6 +15,7 @@ import pytest
 
 from tap.config.schema import Invalid
 from tap.errors import BuildError
+from tap.systems.microservices.placement import check_placement
 from tests.systems.microservices import Built, config, service, settings
 
 NODE = shutil.which("node")
@@ -95,19 +96,20 @@ def test_a_services_load_balancer_depends_on_nothing_but_its_own_routing(platfor
 
 def test_more_services_than_a_load_balancer_may_hold_fail_the_build_naming_the_hard_quota():
     with pytest.raises(Invalid) as caught:
-        settings(config([service(f"svc-{n:03d}", priority=n + 1) for n in range(101)]))
+        check_placement(settings(config([service(f"svc-{n:03d}", priority=n + 1) for n in range(101)])))
     assert caught.value.key == "services"
     assert "'Target groups per Application Load Balancer' quota is 100 and cannot be raised" in caught.value.problem
     assert "raise load_balancer.count" in caught.value.allowed
-    settings(config([service(f"svc-{n:03d}", priority=n + 1) for n in range(101)], load_balancer={"count": 2}))
+    check_placement(settings(config([service(f"svc-{n:03d}", priority=n + 1) for n in range(101)],
+                                    load_balancer={"count": 2})))
 
 
 def test_with_several_load_balancers_a_path_pattern_must_start_with_a_literal_segment():
     with pytest.raises(Invalid) as caught:
-        settings(config([service("orders", path_pattern="/ord*")], load_balancer={"count": 2}))
+        check_placement(settings(config([service("orders", path_pattern="/ord*")], load_balancer={"count": 2})))
     assert caught.value.key == "services[0].path_pattern"
     assert "/orders/*" in caught.value.allowed
-    settings(config([service("orders", path_pattern="/ord*")]))  # one load balancer: anything goes
+    check_placement(settings(config([service("orders", path_pattern="/ord*")])))  # one load balancer: anything goes
 
 
 def test_a_host_table_too_big_for_a_cloudfront_function_fails_the_build():

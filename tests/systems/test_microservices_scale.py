@@ -14,6 +14,7 @@ import pytest
 from bench.services_scale import generated_config
 from tap import quotas
 from tap.config.microservices import SHARD_COUNT
+from tap.systems.microservices.placement import shards
 from tests.systems.microservices import Built
 
 
@@ -45,7 +46,7 @@ def test_the_root_holds_no_per_service_parameters_or_outputs(platform):
     root = platform["root"]
     assert len(root["Outputs"]) < 20
     per_shard = [name for name in root["Parameters"] if name.endswith("ImageTags")]
-    assert len(per_shard) == len(platform.settings.shards) <= SHARD_COUNT
+    assert len(per_shard) == len(shards(platform.settings)) <= SHARD_COUNT
     assert len(root["Parameters"]) - len(per_shard) < 10
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from tap import names
 from tap.errors import BuildError
+from tap.systems.microservices.placement import derived_priority
 from tests.helpers import inline_policy, resources_of_type, statement_by_sid
 from tests.systems.microservices import Built, config, names_with_same_shard, service
 
@@ -185,7 +186,7 @@ def test_path_rule_forwards_to_the_service_target_group(platform, orders):
     rule = orders["Resources"]["OrdersListenerRule"]["Properties"]
     assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/orders/*"]}}]
     assert rule["Actions"] == [{"TargetGroupArn": {"Ref": "OrdersTargetGroup"}, "Type": "forward"}]
-    assert rule["Priority"] == platform.settings.services[0].derived_priority
+    assert rule["Priority"] == derived_priority(platform.settings.services[0])
     assert rule["ListenerArn"] == {"Fn::Select": [0, {"Ref": "LoadBalancerListenerArns"}]}
 
 

@@ -13,6 +13,7 @@ from tap.emit import emit_tree
 from tap.errors import UserError
 from tap.paths import REPO
 from tap.stacktree import Stack
+from tap.systems.microservices.placement import shards as shards_of
 from tests.systems.microservices import Built
 
 _ARROW = re.compile(r'^\s*(\w+) (-->|-\.->)(?:\|"([^"]*)"\|)? (\w+)$')
@@ -217,7 +218,7 @@ def test_iam_verbs():
 def test_many_services_draw_as_few_boxes_as_six(microservices):
     platform = Built(generated_config(150))  # more services than shards: several per shard
     diagram = architecture.mermaid(platform.emission)
-    shards = len(platform.settings.shards)
+    shards = len(shards_of(platform.settings))
     assert labels(diagram)["services_NNN__ECS__Service"] == "ECS service × 150"
     assert labels(diagram)["pipelines_NNN__CodePipeline__Pipeline"] == "CodePipeline × 150"
     assert f'subgraph stack__services_NNN["services-NNN × {shards}"]' in diagram

@@ -128,6 +128,13 @@ MISTAKES = [
             MICROSERVICES_DEV,
             'config/microservices/dev.toml: services[1].name: "orders-secret" makes logical id '
             "OrdersSecretRepository"),
+    Mistake("listener-priorities-clash",
+            # Placement is checked where it lives, when the system builds: still a config mistake.
+            lambda root: (edit("config/microservices/dev.toml", 'name = "orders"', 'name = "orders"\npriority = 5')(root),
+                          edit("config/microservices/dev.toml", 'name = "catalog"', 'name = "catalog"\npriority = 5')(root)),
+            MICROSERVICES_DEV,
+            "config/microservices/dev.toml: services[1].priority: 5 (set explicitly) is also the listener-rule "
+            "priority of 'orders' (services[0]); allowed: a priority no other service has: set `priority = 1`"),
     Mistake("templates-is-a-file", lambda root: (root / "templates").write_text("x\n"),
             ("--no-lint", "--system", "distribution", "--env", "dev"),
             "templates is a file; allowed: a folder"),

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from tap import config
-from tap.config.microservices import DERIVED_PRIORITY_FIRST, PRIORITY_LAST, SHARD_COUNT
+from tap.config.microservices import PRIORITY_LAST, SHARD_COUNT
 from tap.config.schema import Invalid
 from tap.errors import ConfigError
 from tests.systems.microservices import config as table
-from tests.systems.microservices import names_with_same_shard, service, settings
+from tests.systems.microservices import service, settings
 
 
 def invalid(services=None, **tables) -> Invalid:
@@ -104,48 +104,21 @@ def test_path_patterns_and_hosts_are_unique():
     assert err.key == "services[1].host"
 
 
-def test_an_explicit_priority_clash_names_both_services_and_a_free_priority():
-    err = invalid([service("orders", priority=5), service("catalog", priority=5)])
-    assert err.key == "services[1].priority"
-    assert "'orders'" in err.problem
-    assert "set `priority = 1`" in err.allowed
-
-
-def test_a_derived_priority_clash_asks_for_an_explicit_priority():
-    by_priority: dict[int, str] = {}
-    for number in range(5000):
-        name = f"svc-{number}"
-        priority = settings(table([service(name)])).services[0].derived_priority
-        if priority in by_priority:
-            clash = [by_priority[priority], name]
-            break
-        by_priority[priority] = name
-    err = invalid([service(clash[0]), service(clash[1], path_pattern="/other/*")])
-    assert err.key == "services[1].priority"
-    assert "derived from the name" in err.problem
-    settings(table([service(clash[0]), service(clash[1], path_pattern="/other/*", priority=7)]))
-
-
-def test_derived_priorities_leave_low_numbers_free():
-    for number in range(200):
-        priority = settings(table([service(f"svc-{number}")])).services[0].derived_priority
-        assert DERIVED_PRIORITY_FIRST <= priority <= PRIORITY_LAST
-
-
-def test_more_services_than_the_listener_rule_quota_are_rejected():
-    services = [service(f"svc-{n}") for n in range(4)]
-    err = invalid(services, load_balancer={"rules_quota": 3})
-    assert err.key == "services"
-    assert "load_balancer.rules_quota" in err.allowed
-    settings(table(services, load_balancer={"rules_quota": 4}))
-
-
-def test_shard_pins_are_checked_and_derived_shards_are_in_range():
+def test_a_shard_pin_is_checked_against_the_shard_count():
     assert invalid([service("orders", shard=SHARD_COUNT)]).key == "services[0].shard"
-    first, second = names_with_same_shard()
-    loaded = settings(table([service(first), service(second)]))
-    assert loaded.services[0].shard_index == loaded.services[1].shard_index
-    assert 0 <= loaded.services[0].shard_index < SHARD_COUNT
+    assert settings(table([service("orders", shard=SHARD_COUNT - 1)])).services[0].shard == SHARD_COUNT - 1
+
+
+def test_a_priority_pin_is_checked_against_the_alb_range():
+    assert invalid([service("orders", priority=0)]).key == "services[0].priority"
+    assert invalid([service("orders", priority=PRIORITY_LAST + 1)]).key == "services[0].priority"
+
+
+def test_placement_is_not_the_schemas_business():
+    """Two services with one priority load as settings: the clash is refused where placement
+    lives (tests/systems/test_microservices_placement.py), when the system builds."""
+    loaded = settings(table([service("orders", priority=5), service("catalog", priority=5)]))
+    assert [each.priority for each in loaded.services] == [5, 5]
 
 
 @pytest.mark.parametrize("secrets,problem", [

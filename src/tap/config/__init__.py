@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from tap import paths
 from tap.config.distribution import DistributionSettings
@@ -17,16 +20,28 @@ from tap.config.microservices import MicroservicesSettings
 from tap.config.schema import Invalid, parse
 from tap.errors import ConfigError, UserError
 
-SETTINGS_CLASSES = {
-    "distribution": DistributionSettings,
-    "microservices": MicroservicesSettings,
-}
-SYSTEMS = tuple(sorted(SETTINGS_CLASSES))
+
+@dataclass(frozen=True)
+class System:
+    """One system tap builds: the settings its config files hold, and where its build
+    function is (`module:function`). The build is named, not imported: config sits below
+    the systems, and `tap.systems.builder` imports it only when asked."""
+
+    settings: type
+    build: str
+
+
+# Every system, once: adding a system means adding its row here.
+REGISTRY: Mapping[str, System] = MappingProxyType({
+    "distribution": System(DistributionSettings, "tap.systems.distribution:build"),
+    "microservices": System(MicroservicesSettings, "tap.systems.microservices:build"),
+})
+SYSTEMS = tuple(sorted(REGISTRY))
 _ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 
 def check_system(system: str) -> str:
-    if system not in SETTINGS_CLASSES:
+    if system not in REGISTRY:
         raise UserError(f"unknown system {system!r}; allowed: {', '.join(SYSTEMS)}")
     return system
 
@@ -79,7 +94,7 @@ def load(system: str, env: str, config_dir: Path = paths.CONFIG_DIR):
     except OSError as err:
         raise UserError(f"{shown}: cannot be read ({err.strerror}); allowed: a readable TOML file") from None
     try:
-        return parse(SETTINGS_CLASSES[system], table, env=env)
+        return parse(REGISTRY[system].settings, table, env=env)
     except Invalid as err:
         raise located(err, system, env, config_dir) from None
 

@@ -1,29 +1,27 @@
-"""Settings of the microservices platform (system B).
+"""Settings of the microservices platform (system B): the schema of its config files.
 
-Services are a list of `[[services]]` tables. Where a service's resources
-live and which listener-rule priority it gets are pure functions of that
-service's own settings (`ServiceSettings.shard_index`,
-`ServiceSettings.listener_priority`), never of its position in the list or
-of other services: adding, removing or reordering services leaves every
-other service exactly where it was.
+Services are a list of `[[services]]` tables. Where a service lives (its
+shard, load balancer and listener-rule priority) is not a setting but a
+function of the service's own settings, in
+`tap.systems.microservices.placement`; so are the checks that depend on it
+(load balancer quotas, unique priorities), which the system's build runs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, cached_property
 from typing import Literal, Optional
 
 from tap.config import checks
 from tap.config.common import SystemSettings
 from tap.config.schema import Check, Invalid, setting, show
 
-# --- placement ---------------------------------------------------------------
+# --- limits the schema checks settings against --------------------------------
+# Placement (tap.systems.microservices.placement) uses the same numbers: they live
+# here because config must not import a system.
 
 # Services are spread over this many shards by a hash of their name. The
 # number is part of every deployed service's identity: changing it would move
@@ -37,24 +35,6 @@ SHARD_COUNT = 128
 # must be evaluated before the others (overlapping path patterns).
 DERIVED_PRIORITY_FIRST = 1000
 PRIORITY_LAST = 50000  # the highest priority an ALB listener rule may have
-
-
-@cache
-def stable_number(text: str, modulo: int) -> int:
-    """A number in [0, modulo) that depends only on `text`, the same on every machine."""
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % modulo
-
-
-def routing_hash(key: str) -> int:
-    """32-bit FNV-1a of `key`: the hash CloudFront's routing function computes on the
-    request (functions/routing.js.j2 in the microservices system), so both sides pick
-    the same load balancer."""
-    value = 0x811C9DC5
-    for byte in key.encode("utf-8"):
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value
-
 
 # "Target groups per Application Load Balancer": 100, and AWS does not raise it.
 TARGET_GROUPS_PER_LOAD_BALANCER = 100
@@ -102,8 +82,6 @@ _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # The image tag a service is given while its repository holds no image: it runs no task.
 NO_IMAGE = "no-image-yet"
 _PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
-# A path pattern whose first segment is literal: CloudFront can route it by that segment.
-_ROUTABLE_PATH = re.compile(r"/[^/*?]+(/.*)?")
 _HOST = re.compile(r"(?=.{1,128}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
@@ -518,35 +496,6 @@ class ServiceSettings:
                 "a name not used in environment nor set by the platform",
             )
 
-    # --- derived, stable identity ---------------------------------------
-
-    @property
-    def shard_index(self) -> int:
-        """The shard holding this service: `shard` if set, else a hash of the name."""
-        return self.shard if self.shard is not None else stable_number(self.name, SHARD_COUNT)
-
-    @property
-    def routing_key(self) -> str:
-        """What CloudFront's routing function reads off a request to pick this service's load
-        balancer: the host, or the first segment of the path pattern."""
-        if self.host is not None:
-            return self.host
-        assert self.path_pattern is not None, "validate() requires a host or a path pattern"
-        return self.path_pattern.split("/")[1]
-
-    def balancer(self, count: int) -> int:
-        """The load balancer holding this service when there are `count`."""
-        return routing_hash(self.routing_key) % count
-
-    @property
-    def derived_priority(self) -> int:
-        span = PRIORITY_LAST - DERIVED_PRIORITY_FIRST + 1
-        return DERIVED_PRIORITY_FIRST + stable_number(f"priority:{self.name}", span)
-
-    @property
-    def listener_priority(self) -> int:
-        return self.priority if self.priority is not None else self.derived_priority
-
     @property
     def created_secrets(self) -> tuple[str, ...]:
         """Names of the secrets the platform creates for this service, sorted, unique."""
@@ -566,44 +515,13 @@ class MicroservicesSettings(SystemSettings):
     services: tuple[ServiceSettings, ...] = setting([], doc="One [[services]] table per service.")
 
     def validate(self) -> None:
-        self._within_load_balancer_quotas()
+        # Checks that depend on where services are placed (load balancer quotas, unique
+        # listener priorities) run in tap.systems.microservices.placement.check_placement.
         self._host_routing_reaches_the_load_balancer()
         self._unique("name", lambda s: s.name.replace("-", ""), "another service's name "
                      "(names must differ in more than '-': logical ids drop it)")
         self._unique("path_pattern", lambda s: s.path_pattern, "another service's path_pattern")
         self._unique("host", lambda s: s.host, "another service's host")
-        self._unique_priorities()
-
-    def _within_load_balancer_quotas(self) -> None:
-        balancers = self.load_balancer.count
-        if balancers > 1:
-            for index, service in enumerate(self.services):
-                checks.require(
-                    service.path_pattern is None
-                    or _ROUTABLE_PATH.fullmatch(service.path_pattern) is not None,
-                    f"services[{index}].path_pattern", service.path_pattern,
-                    "does not start with a literal segment, and with load_balancer.count > 1 that "
-                    "segment picks the service's load balancer at CloudFront",
-                    "a pattern whose first segment has no wildcard, such as /orders/* or /orders",
-                )
-        held = Counter(service.balancer(balancers) for service in self.services)
-        for balancer, count in sorted(held.items()):
-            where = f"load balancer {balancer} of {balancers}" if balancers > 1 else "the load balancer"
-            checks.require(
-                count <= TARGET_GROUPS_PER_LOAD_BALANCER, "services", f"{len(self.services)} services",
-                f"put {count} services on {where}, each with a target group, and AWS's 'Target "
-                f"groups per Application Load Balancer' quota is {TARGET_GROUPS_PER_LOAD_BALANCER} "
-                "and cannot be raised",
-                f"at most {TARGET_GROUPS_PER_LOAD_BALANCER} services per load balancer: raise "
-                "load_balancer.count to spread them over more load balancers",
-            )
-            checks.require(
-                count <= self.load_balancer.rules_quota, "services", f"{len(self.services)} services",
-                f"put {count} listener rules on {where}",
-                f"at most load_balancer.rules_quota = {self.load_balancer.rules_quota} per load "
-                "balancer (raise the AWS quota in Service Quotas, then load_balancer.rules_quota), "
-                "or a higher load_balancer.count",
-            )
 
     def _host_routing_reaches_the_load_balancer(self) -> None:
         for index, service in enumerate(self.services):
@@ -636,37 +554,3 @@ class MicroservicesSettings(SystemSettings):
                     key=f"services[{index}].{key}",
                 )
             seen[value] = index
-
-    def _unique_priorities(self) -> None:
-        taken = {service.listener_priority for service in self.services}
-        seen: dict[int, int] = {}
-        for index, service in enumerate(self.services):
-            priority = service.listener_priority
-            if priority in seen:
-                other = self.services[seen[priority]]
-                free = next(number for number in range(1, PRIORITY_LAST + 1) if number not in taken)
-                how = "derived from the name" if service.priority is None else "set explicitly"
-                raise Invalid(
-                    f"{priority} ({how}) is also the listener-rule priority of {other.name!r} "
-                    f"(services[{seen[priority]}])",
-                    f"a priority no other service has: set `priority = {free}` on "
-                    f"services[{index}] ({service.name!r}) or on {other.name!r}",
-                    key=f"services[{index}].priority",
-                )
-            seen[priority] = index
-
-    def services_in_shard(self, shard: int) -> tuple[ServiceSettings, ...]:
-        return self._by_shard.get(shard, ())
-
-    @property
-    def shards(self) -> tuple[int, ...]:
-        """The shards holding at least one service, in order."""
-        return tuple(sorted(self._by_shard))
-
-    @cached_property
-    def _by_shard(self) -> dict[int, tuple[ServiceSettings, ...]]:
-        """Each non-empty shard's services, sorted by name."""
-        grouped: dict[int, list[ServiceSettings]] = {}
-        for service in sorted(self.services, key=lambda service: service.name):
-            grouped.setdefault(service.shard_index, []).append(service)
-        return {shard: tuple(services) for shard, services in grouped.items()}

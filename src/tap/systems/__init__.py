@@ -6,10 +6,12 @@ itself: it asks for a function by name and gets bytes with a hashed key.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap import config
 from tap.package import FunctionPackager
 from tap.stacktree import Stack
 
@@ -26,13 +28,7 @@ Builder = Callable[[Any, FunctionPackager], SystemBuild]
 
 
 def builder(system: str) -> Builder:
-    """The build function of `system` (a name from tap.config.SYSTEMS)."""
-    if system == "distribution":
-        from tap.systems.distribution import build as build_distribution
-
-        return build_distribution
-    if system == "microservices":
-        from tap.systems.microservices import build as build_microservices
-
-        return build_microservices
-    raise KeyError(system)
+    """The build function of `system`, as tap.config.REGISTRY names it (KeyError if unknown)."""
+    module, function = config.REGISTRY[system].build.split(":")
+    build: Builder = getattr(importlib.import_module(module), function)
+    return build

@@ -39,6 +39,11 @@ from tap.systems.microservices.monitoring import (
     monitoring_stack,
 )
 from tap.systems.microservices.network import NetworkOutputs, network_stack
+from tap.systems.microservices.placement import (
+    check_placement,
+    services_in_shard,
+    shards,
+)
 from tap.systems.microservices.security import (
     SecurityInputs,
     SecurityOutputs,
@@ -72,6 +77,7 @@ class PlatformOutputs:
 
 
 def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemBuild:
+    check_placement(settings)  # before anything is placed: quotas, unique priorities
     root = Stack.root(
         "root",
         f"tap microservices platform ({settings.env}): root stack",
@@ -162,8 +168,8 @@ def add_service_shards(
     root: Stack, settings: MicroservicesSettings, accounts: AccountValues, balancers: BalancerOutputs,
     inputs: ShardInputs,
 ) -> None:
-    for shard in settings.shards:
-        images = shard_image_tags(root, shard, settings.services_in_shard(shard))
+    for shard in shards(settings):
+        images = shard_image_tags(root, shard, services_in_shard(settings, shard))
         root.nest(services_stack(settings, shard), inputs, balancers, *accounts, *images)
 
 

@@ -49,6 +49,7 @@ from tap.errors import BuildError
 from tap.stacktree import Stack
 from tap.systems.microservices.accounts import AccountInputs
 from tap.systems.microservices.cluster import BalancerOutputs, balancer_name, pick
+from tap.systems.microservices.placement import balancer_of, listener_priority
 from tap.wiring import declare, publish, wire
 
 LOAD_BALANCER_ORIGIN = "load-balancer-"  # + the load balancer's number
@@ -131,10 +132,10 @@ def add_load_balancer_origin(
 def routing_code(settings: MicroservicesSettings) -> str:
     """The CloudFront Function that picks a request's load balancer (several of them only)."""
     count = settings.load_balancer.count
-    by_priority = sorted(settings.services, key=lambda service: service.listener_priority)
-    hosts = {service.host: service.balancer(count) for service in by_priority
+    by_priority = sorted(settings.services, key=listener_priority)
+    hosts = {service.host: balancer_of(service, count) for service in by_priority
              if service.host is not None and not service.host.startswith("*.")}
-    wildcards = [[service.host[1:], service.balancer(count)] for service in by_priority
+    wildcards = [[service.host[1:], balancer_of(service, count)] for service in by_priority
                  if service.host is not None and service.host.startswith("*.")]
     code = yamltext.environment(__package__).get_template("routing.js.j2").render(
         count=count, hosts=hosts, wildcards=wildcards, origin_prefix=LOAD_BALANCER_ORIGIN,

@@ -1,7 +1,7 @@
 """Cluster stack: the ECS cluster and the Application Load Balancers in front of the services.
 
 There are `load_balancer.count` load balancers; a service's rules and target
-group live on `ServiceSettings.balancer(count)`. Other stacks receive each
+group live on `placement.balancer_of(service, count)`. Other stacks receive each
 value of all load balancers as one list parameter (`LoadBalancerListenerArns`
 …) and `Fn::Select` the one they need: a parameter per load balancer would
 grow the root by ~200 KB at 1,000 services, past the 1 MB template quota. With ingress "cloudfront"

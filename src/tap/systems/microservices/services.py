@@ -1,10 +1,10 @@
 """Service shards: the runtime of every service, spread over `services-NNN` stacks.
 
-A service lives in shard `ServiceSettings.shard_index` (a hash of its name
+A service lives in shard `placement.shard_of(service)` (a hash of its name
 unless pinned with `shard`), its logical ids start with its CamelCased
-name, its listener rule sits on load balancer `ServiceSettings.balancer(count)`
-(a hash of its host or first path segment) with priority
-`ServiceSettings.listener_priority`.
+name, its listener rule sits on load balancer `placement.balancer_of(service,
+count)` (a hash of its host or first path segment) with priority
+`placement.listener_priority(service)`.
 None of these depend on any other service, so adding, removing or
 reordering services never moves, renames or re-prioritises another one:
 only the shards that gain or lose a service change (and the root, which
@@ -84,6 +84,12 @@ from tap.systems.microservices.pipelines import (
     ServicePipelineOutputs,
     pipelines_stack,
 )
+from tap.systems.microservices.placement import (
+    balancer_of,
+    listener_priority,
+    services_in_shard,
+    shards,
+)
 from tap.wiring import declare, prefixed, publish, wire
 
 # How troposphere refuses a logical id a template already holds: a clash of the names
@@ -135,13 +141,13 @@ class ServiceRuntime:
 
 def services_stack(settings: MicroservicesSettings, shard: int) -> Stack:
     """The shard's stack: it takes ShardInputs, BalancerOutputs, AccountValues and its image tags."""
-    services = settings.services_in_shard(shard)
+    services = services_in_shard(settings, shard)
     stack = Stack(services_stack_name(shard), f"tap microservices: services of shard {shard}")
     shared = declare(stack, ShardInputs)
     balancers = declare(stack, BalancerOutputs)
     runtimes = {}
     for service in services:
-        balancer = service.balancer(settings.load_balancer.count)
+        balancer = balancer_of(service, settings.load_balancer.count)
         try:
             runtimes[service.name] = add_service(stack, settings, service, shared, balancers, balancer)
         except BuildError as err:
@@ -168,7 +174,7 @@ def services_stack(settings: MicroservicesSettings, shard: int) -> Stack:
 def _shard_full(
     settings: MicroservicesSettings, shard: int, service: ServiceSettings, err: BuildError
 ) -> BuildError:
-    used = set(settings.shards)
+    used = set(shards(settings))
     free = next((number for number in range(len(used) + 1) if number not in used), None)
     index = settings.services.index(service)
     return BuildError(
@@ -289,7 +295,7 @@ def add_listener_rule(
     return forward_rule(
         stack, f"{prefix}ListenerRule",
         listener_arn=listener_arn,
-        priority=service.listener_priority,
+        priority=listener_priority(service),
         target_group=target_group,
         path_pattern=service.path_pattern,
         host=service.host,
@@ -346,7 +352,7 @@ def add_pipelines(
     shared: ShardInputs,
     runtimes: Mapping[str, ServiceRuntime],
 ) -> None:
-    services = settings.services_in_shard(shard)
+    services = services_in_shard(settings, shard)
     child = pipelines_stack(settings, shard, services)
     targets = [
         prefixed(DeployTarget(

@@ -13,6 +13,7 @@ from tap.systems.microservices.ids import (
     service_prefix,
     services_stack_name,
 )
+from tap.systems.microservices.placement import shard_of
 
 WORKFLOWS_FOLDER = "workflows"
 PULL_REQUESTS_FOLDER = "pull-requests"
@@ -32,7 +33,7 @@ def variable_names(settings: MicroservicesSettings, service: ServiceSettings) ->
 
 def render_workflow(settings: MicroservicesSettings, service: ServiceSettings) -> str:
     role_variable, pipeline_variable = variable_names(settings, service)
-    shard = service.shard_index
+    shard = shard_of(service)
     return yamltext.environment(__package__).get_template("workflow.yml.j2").render(
         service=service.name,
         env=settings.env,
