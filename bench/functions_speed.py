@@ -38,18 +38,18 @@ from tests.functions.conftest import (  # noqa: E402
     CONTEXT,
     EARLIEST_EVENT_TIME,
     EDGE_VALUES,
-    LICENCES_TABLE,
+    LICENSES_TABLE,
     OPERATOR_ROLE_ARN,
     api_event,
     create_analytics_table,
-    create_licences_table,
+    create_licenses_table,
     load_function,
-    put_licence,
+    put_license,
     viewer_request,
 )
 
 REGIONAL_ENVIRONMENT = {
-    "LICENSES_TABLE": LICENCES_TABLE, "SIGNING_KEY_ID": "KBENCH", "DOWNLOAD_DOMAIN": "downloads.example.com",
+    "LICENSES_TABLE": LICENSES_TABLE, "SIGNING_KEY_ID": "KBENCH", "DOWNLOAD_DOMAIN": "downloads.example.com",
     "DOWNLOAD_PATH_PREFIX": "/signed", "SIGNED_URL_TTL_SECONDS": "300",
     "SIGNING_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
     "ANALYTICS_TABLE": ANALYTICS_TABLE, "EVENT_TTL_DAYS": "30",
@@ -102,7 +102,7 @@ def cold_imports(repeat: int) -> None:
 
 def edge_paths(scratch: Path, dynamodb, repeat: int) -> str:
     edge = load_function("license_verify", scratch / "license_verify", EDGE_VALUES)
-    put_licence(dynamodb, "bench-key-0000000001", "cust-bench")
+    put_license(dynamodb, "bench-key-0000000001", "cust-bench")
     headers = {"X-License-Key": "bench-key-0000000001", "X-Customer-Id": "cust-bench"}
 
     def miss():
@@ -123,25 +123,25 @@ def api_routes(scratch: Path, repeat: int) -> str:
                             serialization.NoEncryption()).decode()
     secret = boto3.client("secretsmanager").create_secret(Name="bench", SecretString=pem)
     os.environ["SIGNING_KEY_SECRET_ARN"] = secret["ARN"]
-    licence_api = load_function("license_api", scratch / "license_api")
+    license_api = load_function("license_api", scratch / "license_api")
     usage = load_function("usage_tracking", scratch / "usage_tracking")
     customer = "cust-bench-api"
 
     def call(function, method, resource, body=None, parameters=None):
         return function.handler(api_event(method, resource, body, parameters), CONTEXT)
 
-    created = [call(licence_api, "POST", "/licenses", {"customerId": customer, "productId": "app"})]
-    licence_key = json.loads(created[0]["body"])["licenseKey"]
+    created = [call(license_api, "POST", "/licenses", {"customerId": customer, "productId": "app"})]
+    license_key = json.loads(created[0]["body"])["licenseKey"]
     ids = iter(range(10**9))
     routes = {
-        "POST /licenses": lambda: call(licence_api, "POST", "/licenses", {"customerId": customer, "productId": "app"}),
-        "GET /customers/{id}/licenses": lambda: call(licence_api, "GET", "/customers/{customerId}/licenses",
+        "POST /licenses": lambda: call(license_api, "POST", "/licenses", {"customerId": customer, "productId": "app"}),
+        "GET /customers/{id}/licenses": lambda: call(license_api, "GET", "/customers/{customerId}/licenses",
                                                      parameters={"customerId": customer}),
-        "POST /licenses/validate": lambda: call(licence_api, "POST", "/licenses/validate",
-                                                {"licenseKey": licence_key, "customerId": customer}),
-        "POST /downloads": lambda: call(licence_api, "POST", "/downloads",
-                                        {"licenseKey": licence_key, "customerId": customer, "path": "app/app.zip"}),
-        "DELETE /licenses/{id} (unknown)": lambda: call(licence_api, "DELETE", "/licenses/{licenseId}",
+        "POST /licenses/validate": lambda: call(license_api, "POST", "/licenses/validate",
+                                                {"licenseKey": license_key, "customerId": customer}),
+        "POST /downloads": lambda: call(license_api, "POST", "/downloads",
+                                        {"licenseKey": license_key, "customerId": customer, "path": "app/app.zip"}),
+        "DELETE /licenses/{id} (unknown)": lambda: call(license_api, "DELETE", "/licenses/{licenseId}",
                                                         parameters={"licenseId": str(uuid.uuid4())}),
         "POST /usage": lambda: call(usage, "POST", "/usage", {"eventId": f"bench-{next(ids)}", "customerId": customer,
                                                               "productId": "app", "eventType": "download"}),
@@ -164,7 +164,7 @@ def main() -> None:
     with mock_aws(), tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as logs:
         with contextlib.redirect_stdout(logs):
             dynamodb = boto3.client("dynamodb")
-            create_licences_table(dynamodb)
+            create_licenses_table(dynamodb)
             create_analytics_table(dynamodb)
             edge = edge_paths(Path(scratch), dynamodb, args.repeat)
             api = api_routes(Path(scratch), args.repeat)

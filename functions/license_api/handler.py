@@ -16,13 +16,13 @@ Secrets Manager on first use and kept.
 
 import boto3
 import json_log
-import licence_rules
+import license_rules
 import proxy_api
 import utc_time
 from callers import CustomerKeys, Operators
 from download_urls import DownloadSigner, object_path
-from licence_settings import Settings
-from licence_store import LicenceStore, public_view
+from license_settings import Settings
+from license_store import LicenseStore, public_view
 from proxy_api import Request, RequestError
 from request_fields import identifier, integer, path_parameter, read_fields, timestamp
 from signing_key import SigningKeySource
@@ -32,7 +32,7 @@ MAX_SEATS = 1_000_000
 SETTINGS = Settings.from_environment()
 _operators = Operators(SETTINGS.operator_principals)
 _customers = CustomerKeys(boto3.client("apigateway"))
-_licences = LicenceStore(boto3.client("dynamodb"), SETTINGS.licences_table)
+_licenses = LicenseStore(boto3.client("dynamodb"), SETTINGS.licenses_table)
 _signing_key = SigningKeySource(boto3.client("secretsmanager"), SETTINGS.signing_key_secret_arn)
 _downloads = DownloadSigner(
     _signing_key.sign_sha1,
@@ -43,13 +43,13 @@ _downloads = DownloadSigner(
 )
 
 
-def licence_key(value: object) -> str:
-    if not licence_rules.is_plausible_key(value):
-        raise ValueError(f"must be 1 to {licence_rules.MAX_KEY_LENGTH} visible ASCII characters")
+def license_key(value: object) -> str:
+    if not license_rules.is_plausible_key(value):
+        raise ValueError(f"must be 1 to {license_rules.MAX_KEY_LENGTH} visible ASCII characters")
     return value
 
 
-def create_licence(request: Request) -> tuple[int, dict]:
+def create_license(request: Request) -> tuple[int, dict]:
     _operators.require(request)
     moment = utc_time.now()
     fields = read_fields(
@@ -60,48 +60,48 @@ def create_licence(request: Request) -> tuple[int, dict]:
     expires_at = fields.get("expiresAt")
     if expires_at is not None and expires_at <= moment:
         raise RequestError(400, "invalid_field", "field 'expiresAt' must be in the future")
-    key, item = _licences.create(
+    key, item = _licenses.create(
         fields["customerId"], fields["productId"], fields.get("seats", 1), expires_at, moment
     )
     json_log.info("licence created", licenseId=item["licenseId"]["S"], customerId=fields["customerId"])
     return 201, {**public_view(item, moment), "licenseKey": key}
 
 
-def list_licences(request: Request) -> tuple[int, dict]:
+def list_licenses(request: Request) -> tuple[int, dict]:
     _operators.require(request)
     request.expect_no_body()
     customer_id = path_parameter(request, "customerId")
     moment = utc_time.now()
-    licences = [public_view(item, moment) for item in _licences.for_customer(customer_id)]
-    return 200, {"customerId": customer_id, "licenses": licences}
+    licenses = [public_view(item, moment) for item in _licenses.for_customer(customer_id)]
+    return 200, {"customerId": customer_id, "licenses": licenses}
 
 
-KEY_AND_CUSTOMER = {"licenseKey": licence_key, "customerId": identifier}
+KEY_AND_CUSTOMER = {"licenseKey": license_key, "customerId": identifier}
 
 
-def checked_licence(request: Request, fields: dict) -> tuple[licence_rules.Licence | None, str | None]:
+def checked_license(request: Request, fields: dict) -> tuple[license_rules.License | None, str | None]:
     """The licence `fields["licenseKey"]` names, and why it is refused (None when it is valid).
     The caller's API key must belong to `fields["customerId"]` (403 otherwise)."""
     _customers.require(request, fields["customerId"])
-    licence = _licences.find_by_key(fields["licenseKey"])
-    return licence, licence_rules.refusal(licence, fields["customerId"], utc_time.now())
+    license = _licenses.find_by_key(fields["licenseKey"])
+    return license, license_rules.refusal(license, fields["customerId"], utc_time.now())
 
 
-def validate_licence(request: Request) -> tuple[int, dict]:
+def validate_license(request: Request) -> tuple[int, dict]:
     fields = read_fields(request.json_object(), required=KEY_AND_CUSTOMER, optional={})
-    licence, reason = checked_licence(request, fields)
+    license, reason = checked_license(request, fields)
     if reason is not None:
         return 200, {"valid": False, "reason": reason}
-    return 200, {"valid": True, "licenseId": licence.license_id, "productId": licence.product_id,
-                 "expiresAt": licence.expires_at}
+    return 200, {"valid": True, "licenseId": license.license_id, "productId": license.product_id,
+                 "expiresAt": license.expires_at}
 
 
-def revoke_licence(request: Request) -> tuple[int, dict]:
+def revoke_license(request: Request) -> tuple[int, dict]:
     _operators.require(request)
     request.expect_no_body()
     license_id = path_parameter(request, "licenseId")
     moment = utc_time.now()
-    item = _licences.revoke(license_id, moment)
+    item = _licenses.revoke(license_id, moment)
     if item is None:
         raise RequestError(404, "unknown_license", f"no licence {license_id}")
     json_log.info("licence revoked", licenseId=license_id)
@@ -110,23 +110,23 @@ def revoke_licence(request: Request) -> tuple[int, dict]:
 
 def issue_download(request: Request) -> tuple[int, dict]:
     fields = read_fields(request.json_object(), required={**KEY_AND_CUSTOMER, "path": object_path}, optional={})
-    licence, reason = checked_licence(request, fields)
-    if reason is None and not licence_rules.grants_object(licence, fields["path"]):
-        reason = licence_rules.WRONG_PRODUCT
+    license, reason = checked_license(request, fields)
+    if reason is None and not license_rules.grants_object(license, fields["path"]):
+        reason = license_rules.WRONG_PRODUCT
     if reason is not None:
         json_log.info("download refused", reason=reason, customerId=fields["customerId"])
         return 403, {"error": "invalid_license", "message": "the licence does not allow downloads",
                      "reason": reason}
     url, expires = _downloads.url_for(fields["path"], utc_time.now())
-    json_log.info("download issued", licenseId=licence.license_id, path=fields["path"])
+    json_log.info("download issued", licenseId=license.license_id, path=fields["path"])
     return 200, {"url": url, "expiresAt": utc_time.to_iso(expires)}
 
 
 ROUTES = {
-    ("POST", "/licenses"): create_licence,
-    ("GET", "/customers/{customerId}/licenses"): list_licences,
-    ("POST", "/licenses/validate"): validate_licence,
-    ("DELETE", "/licenses/{licenseId}"): revoke_licence,
+    ("POST", "/licenses"): create_license,
+    ("GET", "/customers/{customerId}/licenses"): list_licenses,
+    ("POST", "/licenses/validate"): validate_license,
+    ("DELETE", "/licenses/{licenseId}"): revoke_license,
     ("POST", "/downloads"): issue_download,
 }
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import boto3
 import edge_config
 import json_log
-import licence_rules
+import license_rules
 import utc_time
 from botocore.config import Config
 from edge_cache import TtlCache
@@ -86,7 +86,7 @@ def object_key(request: dict) -> str:
     return unquote(uri[1:]) if isinstance(uri, str) and uri.startswith("/") else ""
 
 
-def lookup(key_hash: str) -> licence_rules.Licence | None:
+def lookup(key_hash: str) -> license_rules.License | None:
     """The licence with this key hash, from the cache or the table (the table may raise)."""
     cached = _cache.get(key_hash)
     if cached is not None:
@@ -95,33 +95,33 @@ def lookup(key_hash: str) -> licence_rules.Licence | None:
         TableName=edge_config.TABLE_NAME,
         Key={"keyHash": {"S": key_hash}},
         ConsistentRead=True,
-        ProjectionExpression=licence_rules.PROJECTION,
-        ExpressionAttributeNames=licence_rules.PROJECTION_NAMES,
+        ProjectionExpression=license_rules.PROJECTION,
+        ExpressionAttributeNames=license_rules.PROJECTION_NAMES,
     )
-    licence = licence_rules.from_item(response.get("Item"))
-    _cache.put(key_hash, _NOT_FOUND if licence is None else licence)
-    return licence
+    license = license_rules.from_item(response.get("Item"))
+    _cache.put(key_hash, _NOT_FOUND if license is None else license)
+    return license
 
 
 def check(request: dict, request_id: str | None) -> dict:
     key, customer_id = header(request, LICENSE_HEADER), header(request, CUSTOMER_HEADER)
-    if not licence_rules.is_plausible_key(key) or not customer_id:
+    if not license_rules.is_plausible_key(key) or not customer_id:
         json_log.info("licence refused", requestId=request_id, reason="missing_or_malformed_headers")
         return forbidden()
     try:
-        licence = lookup(licence_rules.key_hash(key))
+        license = lookup(license_rules.key_hash(key))
     except Exception as failure:  # timeout, throttling, no route: fail closed
         json_log.error("licence lookup failed", requestId=request_id, errorType=type(failure).__name__)
         return unavailable()
-    reason = licence_rules.refusal(licence, customer_id, utc_time.now())
-    if reason is None and not licence_rules.grants_object(licence, object_key(request)):
-        reason = licence_rules.WRONG_PRODUCT
+    reason = license_rules.refusal(license, customer_id, utc_time.now())
+    if reason is None and not license_rules.grants_object(license, object_key(request)):
+        reason = license_rules.WRONG_PRODUCT
     if reason is not None:
         json_log.info("licence refused", requestId=request_id, reason=reason,
-                      licenseId=licence.license_id if licence else None)
+                      licenseId=license.license_id if license else None)
         return forbidden()
     del request["headers"][LICENSE_HEADER], request["headers"][CUSTOMER_HEADER]
-    json_log.info("licence accepted", requestId=request_id, licenseId=licence.license_id)
+    json_log.info("licence accepted", requestId=request_id, licenseId=license.license_id)
     return request
 
 

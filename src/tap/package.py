@@ -46,7 +46,7 @@ SHARED_LIST = "shared.txt"
 VENDOR_LIST = "vendor.txt"
 SHARED_DIR_NAME = "_shared"
 REQUIREMENTS = paths.REPO / "requirements.txt"
-LICENCES_DIR = "THIRD_PARTY_LICENSES"
+LICENSES_DIR = "THIRD_PARTY_LICENSES"
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _shipped_path(relative: str) -> str | None:
         return relative
     name = rest.rpartition("/")[2]
     if rest.startswith("licenses/") or name.upper().startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE")):
-        return f"{LICENCES_DIR}/{folder[: -len('.dist-info')]}/{rest.removeprefix('licenses/')}"
+        return f"{LICENSES_DIR}/{folder[: -len('.dist-info')]}/{rest.removeprefix('licenses/')}"
     return None
 
 

@@ -318,7 +318,7 @@ def protect_tables(text: str) -> str:
     return text.replace("deletion_protection = false", "deletion_protection = true")
 
 
-def rename_licences_table(text: str) -> str:
+def rename_licenses_table(text: str) -> str:
     return text.replace('"tap-distribution-dev-licenses"', '"tap-distribution-dev-licences"')
 
 
@@ -505,7 +505,7 @@ def test_an_in_place_update_shows_exactly_that_change_and_keeps_every_resource(
 def test_changing_a_create_only_property_replaces_and_retains_the_old_table(
         aws, built, signing_key, tmp_path):
     account, stack, before, change_set, tree = update_change_set(
-        aws, built, signing_key, tmp_path, rename_licences_table)
+        aws, built, signing_key, tmp_path, rename_licenses_table)
 
     table = change_of(tree, ("DatabaseStack",), "LicensesTable")
     assert (table["Action"], table["Replacement"], table["PolicyAction"]) == (
@@ -565,7 +565,7 @@ def test_a_resource_that_fails_to_create_rolls_the_stack_back(aws, built, signin
 def test_a_resource_that_fails_to_update_rolls_the_update_back(aws, built, signing_key, tmp_path):
     account, stack = deployed_distribution(aws, built, signing_key)
     before = account.physical_ids(stack["StackId"])
-    target = modified_target(tmp_path, "distribution", "dev", rename_licences_table)
+    target = modified_target(tmp_path, "distribution", "dev", rename_licenses_table)
     account.upload(target, functions=False)  # the edge function's new code is missing
 
     updated = account.deploy(stack["StackName"], target, {"SigningPublicKey": signing_key}, "UPDATE")
@@ -592,7 +592,7 @@ def test_a_stack_policy_stops_a_replacement_it_denies(aws, built, signing_key, t
     ]}
     account.cloudformation.set_stack_policy(StackName=database["StackId"],
                                             StackPolicyBody=json.dumps(policy))
-    target = modified_target(tmp_path, "distribution", "dev", rename_licences_table)
+    target = modified_target(tmp_path, "distribution", "dev", rename_licenses_table)
     account.upload(target)
 
     updated = account.deploy(stack["StackName"], target, {"SigningPublicKey": signing_key}, "UPDATE")

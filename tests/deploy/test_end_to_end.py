@@ -181,7 +181,7 @@ def test_distribution_bootstrap_deploy_update_and_no_change(checkout, public_key
     assert re.search(r"\n  LicensesTableName +tap-distribution-dev-licenses\n", outputs.stdout)
 
 
-def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key):
+def test_distribution_replacing_the_licenses_table_is_gated(checkout, public_key):
     assert checkout.deploy_sh("bootstrap", "--yes").returncode == 0
     assert checkout.deploy_sh("deploy", "distribution", "dev", "--yes",
                               "--parameter", f"SigningPublicKey=file://{public_key}").returncode == 0
@@ -220,7 +220,7 @@ def test_distribution_replacing_the_licences_table_is_gated(checkout, public_key
     assert {"tap-distribution-dev-licenses", "tap-distribution-dev-licences"} <= set(tables)
 
 
-def test_distribution_first_deploy_can_be_retried_and_keeps_the_licences(checkout, public_key):
+def test_distribution_first_deploy_can_be_retried_and_keeps_the_licenses(checkout, public_key):
     """The licences table has a fixed name (the edge function is packaged with it) and
     DeletionPolicy Retain: it outlives a first create that rolls back and a deleted
     stack. The next deploy imports it, data and all, instead of failing on its name."""
@@ -238,9 +238,9 @@ def test_distribution_first_deploy_can_be_retried_and_keeps_the_licences(checkou
     failed = checkout.deploy_sh("execute", arn)
 
     assert failed.returncode != 0 and "ROLLBACK_COMPLETE" in failed.stdout + failed.stderr
-    table, licence = "tap-distribution-dev-licenses", {"keyHash": {"S": "sha256-of-a-key-sold-before"}}
+    table, license = "tap-distribution-dev-licenses", {"keyHash": {"S": "sha256-of-a-key-sold-before"}}
     dynamodb = checkout.client("dynamodb")
-    dynamodb.put_item(TableName=table, Item=licence)
+    dynamodb.put_item(TableName=table, Item=license)
 
     retried = checkout.deploy_sh("deploy", "distribution", "dev", "--yes", "--recreate", *signing)
 
@@ -253,7 +253,7 @@ def test_distribution_first_deploy_can_be_retried_and_keeps_the_licences(checkou
     assert f"  DatabaseStack/LicensesTable (AWS::DynamoDB::Table): {table}" in retried.stdout
     assert re.search(r"IMPORT_COMPLETE +DatabaseStack/LicensesTable", retried.stdout)
     assert "CREATE_COMPLETE in " in retried.stdout
-    assert dynamodb.get_item(TableName=table, Key=licence)["Item"] == licence
+    assert dynamodb.get_item(TableName=table, Key=license)["Item"] == license
 
     destroyed = checkout.deploy_sh("destroy", "distribution", "dev", answer="tap-distribution-dev\n")
     assert destroyed.returncode == 0
@@ -263,7 +263,7 @@ def test_distribution_first_deploy_can_be_retried_and_keeps_the_licences(checkou
 
     assert again.returncode == 0
     assert ["Import", "DatabaseStack/LicensesTable", "AWS::DynamoDB::Table", "-"] in review_rows(again.stdout)
-    assert dynamodb.get_item(TableName=table, Key=licence)["Item"] == licence
+    assert dynamodb.get_item(TableName=table, Key=license)["Item"] == license
     database = checkout.client("cloudformation").describe_stack_resource(
         StackName="tap-distribution-dev", LogicalResourceId="DatabaseStack")["StackResourceDetail"]
     imported = checkout.client("cloudformation").describe_stack_resource(

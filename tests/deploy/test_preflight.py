@@ -171,7 +171,7 @@ def test_a_certificate_kept_from_the_deployed_stack_is_not_known_so_not_checked(
 # --- fixed names and the OIDC provider --------------------------------------------------------------
 
 
-def create_licences_table(aws) -> None:
+def create_licenses_table(aws) -> None:
     aws.client("dynamodb").create_table(
         TableName="tap-distribution-dev-licenses", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "keyHash", "AttributeType": "S"}],
@@ -179,10 +179,10 @@ def create_licences_table(aws) -> None:
     )
 
 
-def test_a_retained_licences_table_is_adopted_not_refused(aws, built):
+def test_a_retained_licenses_table_is_adopted_not_refused(aws, built):
     templates = templates_by_path(built, "distribution/dev")
     assert preflight.adoptions(target(aws, templates)) == []
-    create_licences_table(aws)
+    create_licenses_table(aws)
 
     assert problems(preflight.fixed_name_problems, aws, templates) == []
     assert preflight.adoptions(target(aws, templates)) == [preflight.Adoption(
@@ -195,7 +195,7 @@ def test_a_named_table_cloudformation_cannot_import_is_refused(aws, built):
     """AWS imports only a resource whose name is written as text and whose DeletionPolicy
     keeps it."""
     templates = copy.deepcopy(templates_by_path(built, "distribution/dev"))
-    create_licences_table(aws)
+    create_licenses_table(aws)
     table = templates[("DatabaseStack",)]["Resources"]["LicensesTable"]
     table["DeletionPolicy"] = "Delete"
 

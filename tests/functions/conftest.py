@@ -29,7 +29,7 @@ from moto import mock_aws
 from tap.package import package_function
 
 REGION = "us-east-1"
-LICENCES_TABLE = "licenses"
+LICENSES_TABLE = "licenses"
 ANALYTICS_TABLE = "analytics"
 SIGNING_KEY_ID = "K2JCJMDEHXQW5F"
 DOWNLOAD_DOMAIN = "downloads.example.com"
@@ -46,7 +46,7 @@ OPERATOR_ROUTES = frozenset({
     ("DELETE", "/licenses/{licenseId}"), ("GET", "/customers/{customerId}/usage"),
 })
 EDGE_VALUES = {
-    "table_name": LICENCES_TABLE,
+    "table_name": LICENSES_TABLE,
     "table_region": REGION,
     "cache_ttl_seconds": 60,
     "lookup_timeout_seconds": 1.5,
@@ -125,7 +125,7 @@ def table_definition(logical_id: str) -> dict:
     from tap.config.distribution import DatabaseSettings
     from tap.systems.distribution.database import database_stack
 
-    stack = database_stack(DatabaseSettings(licenses_table_name=LICENCES_TABLE))
+    stack = database_stack(DatabaseSettings(licenses_table_name=LICENSES_TABLE))
     return json.loads(stack.body)["Resources"][logical_id]["Properties"]
 
 
@@ -143,8 +143,8 @@ def create_table(client, name: str, logical_id: str) -> None:
         )
 
 
-def create_licences_table(client) -> None:
-    create_table(client, LICENCES_TABLE, "LicensesTable")
+def create_licenses_table(client) -> None:
+    create_table(client, LICENSES_TABLE, "LicensesTable")
 
 
 def create_analytics_table(client) -> None:
@@ -161,7 +161,7 @@ def empty_analytics_table(client) -> None:
 @pytest.fixture(scope="package")
 def dynamodb(aws):
     client = boto3.client("dynamodb", region_name=REGION)
-    create_licences_table(client)
+    create_licenses_table(client)
     create_analytics_table(client)
     return client
 
@@ -191,7 +191,7 @@ def signing_secret_arn(aws, signing_key) -> str:
 @pytest.fixture(scope="package")
 def license_api(dynamodb, signing_secret_arn, tmp_path_factory) -> ModuleType:
     environment = {
-        "LICENSES_TABLE": LICENCES_TABLE,
+        "LICENSES_TABLE": LICENSES_TABLE,
         "SIGNING_KEY_SECRET_ARN": signing_secret_arn,
         "SIGNING_KEY_ID": SIGNING_KEY_ID,
         "DOWNLOAD_DOMAIN": DOWNLOAD_DOMAIN,
@@ -336,7 +336,7 @@ def viewer_request(headers: dict[str, str], uri: str = "/app/2.1.0/app-2.1.0.tar
     }
 
 
-def put_licence(dynamodb, key: str, customer_id: str, *, status: str = "active",
+def put_license(dynamodb, key: str, customer_id: str, *, status: str = "active",
                 expires_at: str | None = None, license_id: str | None = None, product_id: str = "app") -> None:
     """A licences-table item exactly as the contract shapes it (written directly, to reach
     states the API refuses to create, such as a licence that has already expired)."""
@@ -354,4 +354,4 @@ def put_licence(dynamodb, key: str, customer_id: str, *, status: str = "active",
         item["expiresAt"] = {"S": expires_at}
     if status == "revoked":
         item["revokedAt"] = {"S": "2025-02-01T00:00:00Z"}
-    dynamodb.put_item(TableName=LICENCES_TABLE, Item=item)
+    dynamodb.put_item(TableName=LICENSES_TABLE, Item=item)

@@ -47,7 +47,7 @@ CREATE_BODIES = [
 
 
 @pytest.mark.parametrize("body,valid", CREATE_BODIES)
-def test_create_licence_model_and_function_agree(license_api, body, valid):
+def test_create_license_model_and_function_agree(license_api, body, valid):
     status, answer = call(license_api, "POST", "/licenses", body)
     assert function_accepts(status, answer) is valid, answer
     assert model_accepts(api_stack.CREATE_LICENSE, body) is valid
@@ -64,7 +64,7 @@ VALIDATE_BODIES = [
 
 
 @pytest.mark.parametrize("body,valid", VALIDATE_BODIES)
-def test_validate_licence_model_and_function_agree(license_api, body, valid):
+def test_validate_license_model_and_function_agree(license_api, body, valid):
     status, answer = call(license_api, "POST", "/licenses/validate", body)
     assert function_accepts(status, answer) is valid, answer
     assert model_accepts(api_stack.VALIDATE_LICENSE, body) is valid

@@ -29,7 +29,7 @@ def customer() -> str:
     return f"cust-{uuid.uuid4().hex[:12]}"
 
 
-def create_licence(license_api, customer_id: str, product_id: str = "app") -> dict:
+def create_license(license_api, customer_id: str, product_id: str = "app") -> dict:
     status, created = call(license_api, "POST", "/licenses", {"customerId": customer_id, "productId": product_id})
     assert status == 201
     return created
@@ -84,21 +84,21 @@ def test_account_names_every_principal_of_the_account_and_no_other(
 # ---- customer routes: a key acts only for its own customer ---------------------------------
 
 
-def test_a_key_of_customer_a_cannot_validate_b_s_licence(license_api):
+def test_a_key_of_customer_a_cannot_validate_b_s_license(license_api):
     a, b = customer(), customer()
-    licence_of_b = create_licence(license_api, b)
+    license_of_b = create_license(license_api, b)
     status, answer = call(license_api, "POST", "/licenses/validate",
-                          {"licenseKey": licence_of_b["licenseKey"], "customerId": b},
+                          {"licenseKey": license_of_b["licenseKey"], "customerId": b},
                           identity=customer_identity(a))
     assert (status, answer["error"]) == (403, "wrong_customer")
     assert "valid" not in answer
 
 
-def test_a_key_of_customer_a_cannot_download_with_b_s_licence(license_api):
+def test_a_key_of_customer_a_cannot_download_with_b_s_license(license_api):
     a, b = customer(), customer()
-    licence_of_b = create_licence(license_api, b)
+    license_of_b = create_license(license_api, b)
     status, answer = call(license_api, "POST", "/downloads",
-                          {"licenseKey": licence_of_b["licenseKey"], "customerId": b, "path": "app/1.0/a.zip"},
+                          {"licenseKey": license_of_b["licenseKey"], "customerId": b, "path": "app/1.0/a.zip"},
                           identity=customer_identity(a))
     assert (status, answer["error"]) == (403, "wrong_customer")
     assert "url" not in answer
@@ -116,9 +116,9 @@ def test_a_key_of_customer_a_cannot_record_usage_for_b(usage_tracking):
 
 def test_a_customer_s_own_key_serves_its_own_requests(license_api):
     a = customer()
-    licence = create_licence(license_api, a)
+    license = create_license(license_api, a)
     status, answer = call(license_api, "POST", "/licenses/validate",
-                          {"licenseKey": licence["licenseKey"], "customerId": a}, identity=customer_identity(a))
+                          {"licenseKey": license["licenseKey"], "customerId": a}, identity=customer_identity(a))
     assert (status, answer["valid"]) == (200, True)
 
 

@@ -38,7 +38,7 @@ BODY_CASES = [
 
 
 @pytest.mark.parametrize(("text", "status", "code"), BODY_CASES)
-def test_a_malformed_body_is_refused_by_the_licence_api(license_api, text, status, code):
+def test_a_malformed_body_is_refused_by_the_license_api(license_api, text, status, code):
     answer = raw(license_api, "POST", "/licenses", text)
     assert (answer[0], answer[1]["error"]) == (status, code)
 

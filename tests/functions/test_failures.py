@@ -16,15 +16,15 @@ from tests.functions.conftest import call, pem
 VALID_USAGE = {"customerId": "cust-failures", "productId": "app", "eventType": "heartbeat"}
 
 
-def test_licence_api_answers_503_when_dynamodb_throttles(license_api):
-    with Stubber(license_api._licences._dynamodb) as stubber:
+def test_license_api_answers_503_when_dynamodb_throttles(license_api):
+    with Stubber(license_api._licenses._dynamodb) as stubber:
         stubber.add_client_error("put_item", "ProvisionedThroughputExceededException", http_status_code=400)
         status, body = call(license_api, "POST", "/licenses", {"customerId": "c", "productId": "app"})
     assert (status, body) == (503, {"error": "service_unavailable", "message": "try again shortly"})
 
 
-def test_licence_api_answers_500_without_detail_on_a_non_transient_error(license_api):
-    with Stubber(license_api._licences._dynamodb) as stubber:
+def test_license_api_answers_500_without_detail_on_a_non_transient_error(license_api):
+    with Stubber(license_api._licenses._dynamodb) as stubber:
         stubber.add_client_error("get_item", "AccessDeniedException", "User: arn:aws:iam::123:role/x is not authorized")
         status, body = call(license_api, "POST", "/licenses/validate", {"licenseKey": "k" * 20, "customerId": "c"})
     assert status == 500

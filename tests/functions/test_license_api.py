@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from tests.functions.conftest import (
     DOWNLOAD_DOMAIN,
     DOWNLOAD_PATH_PREFIX,
-    LICENCES_TABLE,
+    LICENSES_TABLE,
     SIGNED_URL_TTL_SECONDS,
     SIGNING_KEY_ID,
     call,
-    put_licence,
+    put_license,
 )
 
 
@@ -51,7 +51,7 @@ def test_create_answers_201_with_a_key_shown_once(license_api):
 
 def test_create_stores_only_the_sha256_of_the_key(license_api, dynamodb):
     _, body = create(license_api, customer())
-    items = dynamodb.scan(TableName=LICENCES_TABLE)["Items"]
+    items = dynamodb.scan(TableName=LICENSES_TABLE)["Items"]
     stored = next(item for item in items if item.get("licenseId", {}).get("S") == body["licenseId"])
     assert stored["keyHash"]["S"] == hashlib.sha256(body["licenseKey"].encode()).hexdigest()
     assert body["licenseKey"] not in json.dumps(items)
@@ -63,7 +63,7 @@ def test_create_without_expiry_never_expires_and_has_one_seat(license_api):
     assert body["seats"] == 1
 
 
-def test_two_licences_get_different_keys_and_ids(license_api):
+def test_two_licenses_get_different_keys_and_ids(license_api):
     customer_id = customer()
     _, first = create(license_api, customer_id)
     _, second = create(license_api, customer_id)
@@ -85,7 +85,7 @@ def test_an_expiry_with_an_offset_is_stored_in_utc(license_api):
 # ---- GET /customers/{customerId}/licenses ------------------------------------------------
 
 
-def test_list_shows_a_customers_licences_oldest_first_without_keys(license_api):
+def test_list_shows_a_customers_licenses_oldest_first_without_keys(license_api):
     customer_id = customer()
     created = [create(license_api, customer_id, productId=f"app-{n}")[1] for n in range(3)]
     create(license_api, customer())  # someone else's
@@ -98,17 +98,17 @@ def test_list_shows_a_customers_licences_oldest_first_without_keys(license_api):
     assert [s["createdAt"] for s in body["licenses"]] == sorted(s["createdAt"] for s in body["licenses"])
 
 
-def test_list_of_a_customer_without_licences_is_empty(license_api):
+def test_list_of_a_customer_without_licenses_is_empty(license_api):
     status, body = call(license_api, "GET", "/customers/{customerId}/licenses",
                         path_parameters={"customerId": customer()})
     assert (status, body["licenses"]) == (200, [])
 
 
-def test_list_shows_expired_and_revoked_licences_as_such(license_api, dynamodb):
+def test_list_shows_expired_and_revoked_licenses_as_such(license_api, dynamodb):
     customer_id = customer()
-    put_licence(dynamodb, "expired-key-0000000001", customer_id, expires_at="2021-01-01T00:00:00Z",
+    put_license(dynamodb, "expired-key-0000000001", customer_id, expires_at="2021-01-01T00:00:00Z",
                 license_id="lic-expired")
-    put_licence(dynamodb, "revoked-key-0000000001", customer_id, status="revoked", license_id="lic-revoked")
+    put_license(dynamodb, "revoked-key-0000000001", customer_id, status="revoked", license_id="lic-revoked")
     _, body = call(license_api, "GET", "/customers/{customerId}/licenses",
                    path_parameters={"customerId": customer_id})
     statuses = {item["licenseId"]: item["status"] for item in body["licenses"]}
@@ -122,7 +122,7 @@ def validate(license_api, key: str, customer_id: str) -> tuple[int, dict]:
     return call(license_api, "POST", "/licenses/validate", {"licenseKey": key, "customerId": customer_id})
 
 
-def test_validate_a_new_licence_is_valid(license_api):
+def test_validate_a_new_license_is_valid(license_api):
     customer_id = customer()
     _, created = create(license_api, customer_id)
     status, body = validate(license_api, created["licenseKey"], customer_id)
@@ -140,7 +140,7 @@ def test_validate_a_new_licence_is_valid(license_api):
 )
 def test_validate_refuses_with_the_reason(license_api, dynamodb, state, reason):
     customer_id, key = customer(), f"key-{uuid.uuid4().hex}"
-    put_licence(dynamodb, key, customer_id, **state)
+    put_license(dynamodb, key, customer_id, **state)
     assert validate(license_api, key, customer_id) == (200, {"valid": False, "reason": reason})
 
 
@@ -162,7 +162,7 @@ def revoke(license_api, license_id: str) -> tuple[int, dict]:
     return call(license_api, "DELETE", "/licenses/{licenseId}", path_parameters={"licenseId": license_id})
 
 
-def test_revoke_answers_200_and_the_licence_is_invalid_at_once(license_api):
+def test_revoke_answers_200_and_the_license_is_invalid_at_once(license_api):
     customer_id = customer()
     _, created = create(license_api, customer_id)
     status, body = revoke(license_api, created["licenseId"])
@@ -179,7 +179,7 @@ def test_revoking_twice_keeps_the_first_revocation(license_api):
     assert second["revokedAt"] == first["revokedAt"]
 
 
-def test_revoke_an_unknown_licence_is_404(license_api):
+def test_revoke_an_unknown_license_is_404(license_api):
     status, body = revoke(license_api, str(uuid.uuid4()))
     assert (status, body["error"]) == (404, "unknown_license")
 
@@ -227,9 +227,9 @@ def test_download_url_lives_for_the_configured_ttl(license_api):
 
 
 @pytest.mark.parametrize("state", [{"status": "revoked"}, {"expires_at": "2021-01-01T00:00:00Z"}])
-def test_download_with_an_invalid_licence_is_403(license_api, dynamodb, state):
+def test_download_with_an_invalid_license_is_403(license_api, dynamodb, state):
     customer_id, key = customer(), f"key-{uuid.uuid4().hex}"
-    put_licence(dynamodb, key, customer_id, **state)
+    put_license(dynamodb, key, customer_id, **state)
     status, body = download(license_api, key, customer_id, "app.zip")
     assert (status, body["error"]) == (403, "invalid_license")
     assert "url" not in body

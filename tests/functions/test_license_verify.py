@@ -18,7 +18,7 @@ from tests.functions.conftest import (
     EDGE_VALUES,
     REGION,
     FakeClock,
-    put_licence,
+    put_license,
     viewer_request,
 )
 
@@ -27,10 +27,10 @@ PAST = "2021-01-01T00:00:00Z"
 
 
 @pytest.fixture
-def licence(dynamodb) -> tuple[str, str]:
+def license(dynamodb) -> tuple[str, str]:
     """A fresh active licence: (key, customer id)."""
     key, customer_id = f"key-{uuid.uuid4().hex}", f"cust-{uuid.uuid4().hex[:12]}"
-    put_licence(dynamodb, key, customer_id, expires_at=FUTURE)
+    put_license(dynamodb, key, customer_id, expires_at=FUTURE)
     return key, customer_id
 
 
@@ -58,21 +58,21 @@ def clock(edge, monkeypatch) -> FakeClock:
 # ---- who gets through ----------------------------------------------------------------------
 
 
-def test_a_valid_licence_passes_the_request_on_without_the_licence_headers(edge, licence):
-    event = viewer_request(licensed(*licence))
+def test_a_valid_license_passes_the_request_on_without_the_license_headers(edge, license):
+    event = viewer_request(licensed(*license))
     expected = copy.deepcopy(event["Records"][0]["cf"]["request"])
     del expected["headers"]["x-license-key"], expected["headers"]["x-customer-id"]
     assert edge.handler(event, CONTEXT) == expected
 
 
-def test_a_licence_without_expiry_passes(edge, dynamodb):
-    put_licence(dynamodb, "never-expires-0000001", "cust-forever")
+def test_a_license_without_expiry_passes(edge, dynamodb):
+    put_license(dynamodb, "never-expires-0000001", "cust-forever")
     assert "status" not in check(edge, licensed("never-expires-0000001", "cust-forever"))
 
 
 @pytest.mark.parametrize("missing", ["X-License-Key", "X-Customer-Id"])
-def test_a_missing_header_is_403(edge, licence, missing):
-    headers = licensed(*licence)
+def test_a_missing_header_is_403(edge, license, missing):
+    headers = licensed(*license)
     del headers[missing]
     assert_forbidden(check(edge, headers))
 
@@ -82,13 +82,13 @@ def test_an_unknown_key_is_403(edge):
 
 
 @pytest.mark.parametrize("state", [{"status": "revoked", "expires_at": FUTURE}, {"expires_at": PAST}])
-def test_a_revoked_or_expired_licence_is_403(edge, dynamodb, state):
-    put_licence(dynamodb, "stale-key-00000001", "cust-stale", **state)
+def test_a_revoked_or_expired_license_is_403(edge, dynamodb, state):
+    put_license(dynamodb, "stale-key-00000001", "cust-stale", **state)
     assert_forbidden(check(edge, licensed("stale-key-00000001", "cust-stale")))
 
 
-def test_another_customers_licence_is_403(edge, licence):
-    key, _ = licence
+def test_another_customers_license_is_403(edge, license):
+    key, _ = license
     assert_forbidden(check(edge, licensed(key, "cust-someone-else")))
 
 
@@ -97,10 +97,10 @@ def test_a_malformed_key_is_403(edge, key):
     assert_forbidden(check(edge, licensed(key, "cust-1")))
 
 
-def test_every_refusal_reads_the_same(edge, dynamodb, licence):
+def test_every_refusal_reads_the_same(edge, dynamodb, license):
     """The body never tells a caller whether a key exists, is revoked or belongs to someone else."""
-    put_licence(dynamodb, "revoked-key-0000002", "cust-r", status="revoked")
-    key, customer_id = licence
+    put_license(dynamodb, "revoked-key-0000002", "cust-r", status="revoked")
+    key, customer_id = license
     answers = [check(edge, h) for h in (
         {}, licensed("unknown-key-000000", customer_id), licensed(key, "cust-other"),
         licensed("revoked-key-0000002", "cust-r"))]
@@ -116,33 +116,33 @@ def test_an_event_that_is_not_a_viewer_request_is_refused(edge, event):
 # ---- the cache --------------------------------------------------------------------------------
 
 
-def test_a_cached_answer_keeps_the_warm_path_off_dynamodb(edge, licence):
-    assert "status" not in check(edge, licensed(*licence))
+def test_a_cached_answer_keeps_the_warm_path_off_dynamodb(edge, license):
+    assert "status" not in check(edge, licensed(*license))
     with Stubber(edge._dynamodb) as no_calls_allowed:  # any DynamoDB call would now fail
-        assert "status" not in check(edge, licensed(*licence))
+        assert "status" not in check(edge, licensed(*license))
         no_calls_allowed.assert_no_pending_responses()
 
 
 def test_an_unknown_key_is_cached_too(edge, dynamodb, clock):
     assert_forbidden(check(edge, licensed("late-key-000000001", "cust-late")))
-    put_licence(dynamodb, "late-key-000000001", "cust-late")
+    put_license(dynamodb, "late-key-000000001", "cust-late")
     assert_forbidden(check(edge, licensed("late-key-000000001", "cust-late")))
     clock.now += EDGE_VALUES["cache_ttl_seconds"]
     assert "status" not in check(edge, licensed("late-key-000000001", "cust-late"))
 
 
-def test_a_revocation_reaches_the_edge_when_the_cache_entry_expires(edge, dynamodb, licence, clock):
-    key, customer_id = licence
+def test_a_revocation_reaches_the_edge_when_the_cache_entry_expires(edge, dynamodb, license, clock):
+    key, customer_id = license
     assert "status" not in check(edge, licensed(key, customer_id))
-    put_licence(dynamodb, key, customer_id, status="revoked")
+    put_license(dynamodb, key, customer_id, status="revoked")
     clock.now += EDGE_VALUES["cache_ttl_seconds"] - 1
     assert "status" not in check(edge, licensed(key, customer_id))  # within the TTL: still cached
     clock.now += 1
     assert_forbidden(check(edge, licensed(key, customer_id)))
 
 
-def test_the_cache_holds_key_hashes_not_keys(edge, licence):
-    key, customer_id = licence
+def test_the_cache_holds_key_hashes_not_keys(edge, license):
+    key, customer_id = license
     check(edge, licensed(key, customer_id))
     assert key not in repr(edge._cache._entries)
 
@@ -171,30 +171,30 @@ def assert_unavailable(answer: dict, capsys, error_type: str) -> None:
     assert {"message": "licence lookup failed", "errorType": error_type}.items() <= logged[-1].items()
 
 
-def test_a_refused_connection_fails_closed_with_503(edge, licence, monkeypatch, capsys):
+def test_a_refused_connection_fails_closed_with_503(edge, license, monkeypatch, capsys):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, never listening: connections are refused
         monkeypatch.setattr(edge, "_dynamodb", client_at(edge, port))
-        assert_unavailable(check(edge, licensed(*licence)), capsys, "EndpointConnectionError")
+        assert_unavailable(check(edge, licensed(*license)), capsys, "EndpointConnectionError")
 
 
-def test_a_lookup_timeout_fails_closed_with_503(edge, licence, monkeypatch, capsys):
+def test_a_lookup_timeout_fails_closed_with_503(edge, license, monkeypatch, capsys):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)  # connections complete in the kernel; nothing ever answers
         monkeypatch.setattr(edge, "_dynamodb", client_at(edge, silent.getsockname()[1]))
-        assert_unavailable(check(edge, licensed(*licence)), capsys, "ReadTimeoutError")
+        assert_unavailable(check(edge, licensed(*license)), capsys, "ReadTimeoutError")
 
 
-def test_throttling_fails_closed_with_503(edge, licence, capsys):
+def test_throttling_fails_closed_with_503(edge, license, capsys):
     with Stubber(edge._dynamodb) as stubber:
         stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
-        assert_unavailable(check(edge, licensed(*licence)), capsys, "ProvisionedThroughputExceededException")
+        assert_unavailable(check(edge, licensed(*license)), capsys, "ProvisionedThroughputExceededException")
 
 
-def test_a_failed_lookup_is_not_cached(edge, licence, capsys):
+def test_a_failed_lookup_is_not_cached(edge, license, capsys):
     with Stubber(edge._dynamodb) as stubber:
         stubber.add_client_error("get_item", "InternalServerError", http_status_code=500)
-        assert_unavailable(check(edge, licensed(*licence)), capsys, "InternalServerError")
-    assert "status" not in check(edge, licensed(*licence))
+        assert_unavailable(check(edge, licensed(*license)), capsys, "InternalServerError")
+    assert "status" not in check(edge, licensed(*license))

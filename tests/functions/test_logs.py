@@ -12,7 +12,7 @@ def logged_lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_a_licence_lifecycle_logs_json_lines_without_the_key(license_api, edge, capsys, signing_key):
+def test_a_license_lifecycle_logs_json_lines_without_the_key(license_api, edge, capsys, signing_key):
     customer_id = f"cust-{uuid.uuid4().hex[:8]}"
     _, created = call(license_api, "POST", "/licenses", {"customerId": customer_id, "productId": "app"})
     key = created["licenseKey"]

@@ -47,7 +47,7 @@ def test_the_edge_zip_fits_the_lambda_at_edge_limit(record_property):
 def test_the_edge_zip_holds_only_what_the_check_needs():
     package = package_function("license_verify", EDGE_VALUES)
     assert package.files == ("edge_cache.py", "edge_config.py", "handler.py", "json_log.py",
-                             "licence_rules.py", "utc_time.py")
+                             "license_rules.py", "utc_time.py")
 
 
 def environment_reads(source: str) -> list[str]:
@@ -69,13 +69,13 @@ def test_the_edge_code_reads_no_environment_variables():
     assert environment_reads("import os\nos.environ['X']") == ["os", "environ"]
 
 
-def test_the_licence_api_zip_vendors_rsa_and_pyasn1():
+def test_the_license_api_zip_vendors_rsa_and_pyasn1():
     files = package_function("license_api").files
     assert {"rsa/__init__.py", "rsa/pkcs1.py", "pyasn1/codec/der/decoder.py"} <= set(files)
     assert "vendor.txt" not in files and "shared.txt" not in files
 
 
-def test_the_licence_api_signs_with_only_its_zip_on_the_path(tmp_path, signing_key):
+def test_the_license_api_signs_with_only_its_zip_on_the_path(tmp_path, signing_key):
     """`python -S` has no site-packages: rsa and pyasn1 can come only from the zip."""
     with zipfile.ZipFile(io.BytesIO(package_function("license_api").data)) as archive:
         archive.extractall(tmp_path)

@@ -24,7 +24,7 @@ from tests.functions.conftest import (
     api_event,
     call,
     empty_analytics_table,
-    put_licence,
+    put_license,
     viewer_request,
 )
 
@@ -131,7 +131,7 @@ def test_arbitrary_values_as_events_are_refused_as_400(api_functions, function, 
 
 @PROPERTY
 @given(near_valid_bodies())
-def test_a_licence_is_created_only_from_well_formed_ids(license_api, body):
+def test_a_license_is_created_only_from_well_formed_ids(license_api, body):
     status, answer = call(license_api, "POST", "/licenses", body)
     if status == 201:
         assert IDENTIFIER.fullmatch(answer["customerId"]) and IDENTIFIER.fullmatch(answer["productId"])
@@ -179,7 +179,7 @@ def test_retried_events_are_counted_exactly_once(usage_tracking, dynamodb, batch
 
 
 @pytest.fixture(scope="module")
-def download_licence(license_api) -> tuple[str, str]:
+def download_license(license_api) -> tuple[str, str]:
     customer_id = f"cust-{uuid.uuid4().hex[:8]}"
     _, created = call(license_api, "POST", "/licenses", {"customerId": customer_id, "productId": "app"})
     return created["licenseKey"], customer_id
@@ -188,8 +188,8 @@ def download_licence(license_api) -> tuple[str, str]:
 @PROPERTY
 @given(st.text(max_size=60) | st.from_regex(r"[a-z0-9./ ?#%-]{1,30}", fullmatch=True)
        | st.builds("app/".__add__, st.from_regex(r"[a-z0-9./ ?#%-]{1,30}", fullmatch=True)))
-def test_a_signed_url_never_leaves_the_download_prefix(license_api, download_licence, path):
-    key, customer_id = download_licence
+def test_a_signed_url_never_leaves_the_download_prefix(license_api, download_license, path):
+    key, customer_id = download_license
     status, body = call(license_api, "POST", "/downloads", {"licenseKey": key, "customerId": customer_id, "path": path})
     if status == 403:  # a well-formed path outside the licence's product
         assert body["reason"] == "wrong_product" and not path.startswith("app/")
@@ -205,9 +205,9 @@ def test_a_signed_url_never_leaves_the_download_prefix(license_api, download_lic
 
 
 @pytest.fixture(scope="module")
-def edge_licence(dynamodb) -> tuple[str, str]:
+def edge_license(dynamodb) -> tuple[str, str]:
     key, customer_id = f"key-{uuid.uuid4().hex}", f"cust-{uuid.uuid4().hex[:8]}"
-    put_licence(dynamodb, key, customer_id)
+    put_license(dynamodb, key, customer_id)
     return key, customer_id
 
 
@@ -217,8 +217,8 @@ header_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_s
 
 @PROPERTY
 @given(data=st.data())
-def test_the_edge_lets_a_request_through_only_with_the_exact_licence(license_verify, edge_licence, data):
-    key, customer_id = edge_licence
+def test_the_edge_lets_a_request_through_only_with_the_exact_license(license_verify, edge_license, data):
+    key, customer_id = edge_license
     sent_key = data.draw(st.just(key) | st.text(max_size=80) | st.just(key.upper()) | st.just(key + " "))
     sent_customer = data.draw(st.just(customer_id) | identifiers)
     headers = {"X-License-Key": sent_key, "X-Customer-Id": sent_customer}

@@ -25,7 +25,7 @@ from tests.functions.conftest import (
     DOWNLOAD_PATH_PREFIX,
     EARLIEST_EVENT_TIME,
     EDGE_VALUES,
-    LICENCES_TABLE,
+    LICENSES_TABLE,
     OPERATOR_ROLE_ARN,
     SIGNED_URL_TTL_SECONDS,
     SIGNING_KEY_ID,
@@ -36,8 +36,8 @@ from tests.functions.conftest import (
 
 # What each test resource stands for in the templates' policies.
 TEMPLATE_RESOURCE = {
-    ("table", LICENCES_TABLE): {"Ref": "LicensesTableArn"},
-    ("index", LICENCES_TABLE): {"Fn::Join": ["", [{"Ref": "LicensesTableArn"}, "/index/*"]]},
+    ("table", LICENSES_TABLE): {"Ref": "LicensesTableArn"},
+    ("index", LICENSES_TABLE): {"Fn::Join": ["", [{"Ref": "LicensesTableArn"}, "/index/*"]]},
     ("table", ANALYTICS_TABLE): {"Ref": "AnalyticsTableArn"},
     ("index", ANALYTICS_TABLE): {"Fn::Join": ["", [{"Ref": "AnalyticsTableArn"}, "/index/*"]]},
     # The active signing slot's secret, A (SigningKeySecret) unless ActiveSigningKey is B.
@@ -109,11 +109,11 @@ def fresh(name, tmp_path, monkeypatch, environment=None, values=None):
     return load_function(name, tmp_path / name, values)
 
 
-def test_licence_api_role_grants_what_every_route_uses(
+def test_license_api_role_grants_what_every_route_uses(
     templates, recorder, dynamodb, signing_secret_arn, tmp_path, monkeypatch
 ):
     api = fresh("license_api", tmp_path, monkeypatch, {
-        "LICENSES_TABLE": LICENCES_TABLE, "SIGNING_KEY_SECRET_ARN": signing_secret_arn,
+        "LICENSES_TABLE": LICENSES_TABLE, "SIGNING_KEY_SECRET_ARN": signing_secret_arn,
         "SIGNING_KEY_ID": SIGNING_KEY_ID, "DOWNLOAD_DOMAIN": DOWNLOAD_DOMAIN,
         "DOWNLOAD_PATH_PREFIX": DOWNLOAD_PATH_PREFIX,
         "SIGNED_URL_TTL_SECONDS": str(SIGNED_URL_TTL_SECONDS), "OPERATOR_PRINCIPALS": OPERATOR_ROLE_ARN,
@@ -143,10 +143,10 @@ def test_usage_tracking_role_grants_what_every_route_uses(templates, recorder, d
     assert used(recorder) == granted(templates["functions"], "UsageTrackingRole")
 
 
-def test_edge_role_grants_what_the_licence_check_uses(templates, recorder, dynamodb, tmp_path, monkeypatch):
+def test_edge_role_grants_what_the_license_check_uses(templates, recorder, dynamodb, tmp_path, monkeypatch):
     edge = fresh("license_verify", tmp_path, monkeypatch, values=EDGE_VALUES)
     key = "grants-edge-key"
-    dynamodb.put_item(TableName=LICENCES_TABLE, Item={
+    dynamodb.put_item(TableName=LICENSES_TABLE, Item={
         "keyHash": {"S": hashlib.sha256(key.encode()).hexdigest()}, "licenseId": {"S": "grants-l"},
         "customerId": {"S": "grants-c"}, "productId": {"S": "app"}, "status": {"S": "active"},
         "seats": {"N": "1"}, "createdAt": {"S": "2025-01-01T00:00:00Z"},

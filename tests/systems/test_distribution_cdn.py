@@ -136,13 +136,13 @@ def test_waf_rate_limits_each_client_ip(built):
     assert config_of(prod)["WebACLId"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
 
 
-def test_waf_logs_never_hold_licence_headers(built):
+def test_waf_logs_never_hold_license_headers(built):
     logging = only_resource(built.template("distribution/prod", "cdn"), "AWS::WAFv2::LoggingConfiguration")
     redacted = [field["SingleHeader"]["Name"] for field in logging["Properties"]["RedactedFields"]]
     assert redacted == ["x-license-key", "x-customer-id"]
 
 
-def test_outputs_name_what_the_licence_api_needs(built):
+def test_outputs_name_what_the_license_api_needs(built):
     prod = built.template("distribution/prod", "cdn")
     assert prod["Outputs"]["DownloadDomain"]["Value"] == "downloads.example.com"
     dev = built.template("distribution/dev", "cdn")

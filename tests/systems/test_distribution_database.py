@@ -23,14 +23,14 @@ def test_both_tables_are_on_demand_encrypted_recoverable_and_retained(database):
         assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
-def test_licences_are_keyed_by_key_hash_never_by_key(database):
+def test_licenses_are_keyed_by_key_hash_never_by_key(database):
     props = database["Resources"]["LicensesTable"]["Properties"]
     assert props["KeySchema"] == [{"AttributeName": "keyHash", "KeyType": "HASH"}]
     names = {a["AttributeName"] for a in props["AttributeDefinitions"]}
     assert "licenseKey" not in names
 
 
-def test_licences_are_found_by_licence_id_and_listed_by_customer(database):
+def test_licenses_are_found_by_license_id_and_listed_by_customer(database):
     indexes = {
         index["IndexName"]: index
         for index in database["Resources"]["LicensesTable"]["Properties"]["GlobalSecondaryIndexes"]
@@ -48,7 +48,7 @@ def test_analytics_events_expire_through_ttl(database):
     assert [k["AttributeName"] for k in props["KeySchema"]] == ["pk", "sk"]
 
 
-def test_only_the_licences_table_has_a_fixed_name(built):
+def test_only_the_licenses_table_has_a_fixed_name(built):
     for env in ("dev", "staging", "prod"):
         database = built.template(f"distribution/{env}", "database")
         assert database["Resources"]["LicensesTable"]["Properties"]["TableName"] == (

@@ -56,7 +56,7 @@ def test_role_is_trusted_by_lambda_and_edgelambda(edge):
     assert sorted(statement["Principal"]["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
 
 
-def test_role_may_only_get_licences_by_key_hash(edge):
+def test_role_may_only_get_licenses_by_key_hash(edge):
     policy = inline_policy(edge["Resources"]["LicenseCheckRole"])
     (statement,) = policy["Statement"]
     assert statement["Action"] == ["dynamodb:GetItem"]

@@ -21,7 +21,7 @@ def environment(functions: dict, logical_id: str) -> dict:
     return functions["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
 
 
-def test_licence_api_gets_its_configuration_by_environment(functions):
+def test_license_api_gets_its_configuration_by_environment(functions):
     assert environment(functions, "LicenseApi") == {
         "DOWNLOAD_DOMAIN": {"Ref": "DownloadDomain"},
         "DOWNLOAD_PATH_PREFIX": {"Ref": "SignedPathPrefix"},
@@ -69,7 +69,7 @@ def test_each_slot_s_secret_is_created_empty_and_retained(functions, logical_id)
 
 
 @pytest.mark.parametrize("logical_id", SLOT_SECRETS)
-def test_only_the_licence_api_role_can_read_a_signing_key(functions, logical_id):
+def test_only_the_license_api_role_can_read_a_signing_key(functions, logical_id):
     policy = functions["Resources"][f"{logical_id}Policy"]["Properties"]
     assert policy["SecretId"] == {"Ref": logical_id}
     (deny,) = policy["ResourcePolicy"]["Statement"]
@@ -80,7 +80,7 @@ def test_only_the_licence_api_role_can_read_a_signing_key(functions, logical_id)
     }
 
 
-def test_the_licence_api_reads_only_the_active_slot_s_secret(functions):
+def test_the_license_api_reads_only_the_active_slot_s_secret(functions):
     assert functions["Conditions"]["SigningSlotBActive"] == {"Fn::Equals": [{"Ref": "ActiveSigningKey"}, "B"]}
     read = statement_by_sid(inline_policy(functions["Resources"]["LicenseApiRole"]), "ReadSigningKey")
     assert read["Resource"] == [ACTIVE_SECRET]
@@ -89,7 +89,7 @@ def test_the_licence_api_reads_only_the_active_slot_s_secret(functions):
                for statement in usage_policy["Statement"] for action in statement["Action"])
 
 
-def test_licence_api_reads_and_writes_only_the_licences_table(functions):
+def test_license_api_reads_and_writes_only_the_licenses_table(functions):
     policy = inline_policy(functions["Resources"]["LicenseApiRole"])
     write = statement_by_sid(policy, "WriteLicenses")
     assert write["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem"]

@@ -82,7 +82,7 @@ def test_operator_principals_are_a_checked_list_defaulting_to_the_account(root):
     assert functions["OperatorPrincipals"] == {"Fn::Join": [",", {"Ref": "OperatorPrincipals"}]}
 
 
-def test_the_licence_api_signs_for_the_cdn_it_is_wired_to(built):
+def test_the_license_api_signs_for_the_cdn_it_is_wired_to(built):
     for env in ENVS:
         folder = f"distribution/{env}"
         for parameter in ("PublicKeyId", "DownloadDomain", "SignedPathPrefix"):

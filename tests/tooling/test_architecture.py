@@ -82,7 +82,7 @@ def test_a_download_passes_the_waf_cloudfront_and_the_edge_check_before_s3(distr
     assert ("cdn__Distribution", "reads", "storage__BinariesBucket") in arrows(distribution)
 
 
-def test_an_api_call_reaches_the_licence_function_and_its_table(distribution):
+def test_an_api_call_reaches_the_license_function_and_its_table(distribution):
     assert path_is_drawn(distribution, "actor__API_clients", "", "api__Api", "invokes",
                          "functions__LicenseApi", "reads, writes", "database__LicensesTable")
     assert path_is_drawn(distribution, "api__Api", "invokes", "functions__UsageTracking",

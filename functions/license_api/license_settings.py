@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Settings:
-    licences_table: str
+    licenses_table: str
     signing_key_secret_arn: str
     signing_key_id: str
     download_domain: str
@@ -25,7 +25,7 @@ class Settings:
 
         prefix = environ.get("DOWNLOAD_PATH_PREFIX", "").strip("/")
         return cls(
-            licences_table=required("LICENSES_TABLE"),
+            licenses_table=required("LICENSES_TABLE"),
             signing_key_secret_arn=required("SIGNING_KEY_SECRET_ARN"),
             signing_key_id=required("SIGNING_KEY_ID"),
             download_domain=required("DOWNLOAD_DOMAIN"),

@@ -10,7 +10,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-import licence_rules
+import license_rules
 import utc_time
 
 BY_LICENSE_ID = "byLicenseId"
@@ -18,17 +18,17 @@ BY_CUSTOMER = "byCustomer"
 KEY_BYTES = 32  # 256 bits of entropy from the OS's CSPRNG
 
 
-def new_licence_key() -> str:
+def new_license_key() -> str:
     return secrets.token_urlsafe(KEY_BYTES)
 
 
 def effective_status(item: dict, moment: datetime) -> str:
     """"active", "revoked", "expired" (an active licence past its expiry) or "unreadable"."""
-    licence = licence_rules.from_item(item)
-    if isinstance(licence, licence_rules.Unreadable):
+    license = license_rules.from_item(item)
+    if isinstance(license, license_rules.Unreadable):
         return "unreadable"
-    reason = licence_rules.refusal(licence, licence.customer_id, moment)
-    return {None: "active", licence_rules.REVOKED: "revoked"}.get(reason, "expired")
+    reason = license_rules.refusal(license, license.customer_id, moment)
+    return {None: "active", license_rules.REVOKED: "revoked"}.get(reason, "expired")
 
 
 def _field(item: dict, name: str, kind: str = "S"):
@@ -59,7 +59,7 @@ def public_view(item: dict, moment: datetime) -> dict:
     return view
 
 
-class LicenceStore:
+class LicenseStore:
     def __init__(self, dynamodb_client, table_name: str):
         self._dynamodb = dynamodb_client
         self._table = table_name
@@ -67,9 +67,9 @@ class LicenceStore:
     def create(self, customer_id: str, product_id: str, seats: int,
                expires_at: datetime | None, moment: datetime) -> tuple[str, dict]:
         """A new active licence: its key (to show once) and its item."""
-        key = new_licence_key()
+        key = new_license_key()
         item = {
-            "keyHash": {"S": licence_rules.key_hash(key)},
+            "keyHash": {"S": license_rules.key_hash(key)},
             "licenseId": {"S": str(uuid.uuid4())},
             "customerId": {"S": customer_id},
             "productId": {"S": product_id},
@@ -84,9 +84,9 @@ class LicenceStore:
         )
         return key, item
 
-    def find_by_key(self, key: str) -> licence_rules.Licence | None:
+    def find_by_key(self, key: str) -> license_rules.License | None:
         """A strongly consistent read, so a revocation is seen at once."""
-        return licence_rules.from_item(self._item_by_hash(licence_rules.key_hash(key)))
+        return license_rules.from_item(self._item_by_hash(license_rules.key_hash(key)))
 
     def _item_by_hash(self, key_hash: str) -> dict | None:
         response = self._dynamodb.get_item(

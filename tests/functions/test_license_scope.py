@@ -10,9 +10,9 @@ import pytest
 
 from tests.functions.conftest import (
     CONTEXT,
-    LICENCES_TABLE,
+    LICENSES_TABLE,
     call,
-    put_licence,
+    put_license,
     viewer_request,
 )
 
@@ -20,10 +20,10 @@ FUTURE = "2099-01-01T00:00:00Z"
 
 
 @pytest.fixture
-def cli_licence(dynamodb) -> tuple[str, str]:
+def cli_license(dynamodb) -> tuple[str, str]:
     """An active licence for product `cli`: (key, customer id)."""
     key, customer_id = f"key-{uuid.uuid4().hex}", f"cust-{uuid.uuid4().hex[:12]}"
-    put_licence(dynamodb, key, customer_id, expires_at=FUTURE, product_id="cli")
+    put_license(dynamodb, key, customer_id, expires_at=FUTURE, product_id="cli")
     return key, customer_id
 
 
@@ -38,8 +38,8 @@ def download(license_api, key: str, customer_id: str, path: str) -> tuple[int, d
 # ---- product binding ---------------------------------------------------------------------------
 
 
-def test_the_edge_lets_a_licence_reach_its_own_product(edge, cli_licence):
-    passed = at_edge(edge, *cli_licence, "/cli/3.0/cli-linux-x64.tar.gz")
+def test_the_edge_lets_a_license_reach_its_own_product(edge, cli_license):
+    passed = at_edge(edge, *cli_license, "/cli/3.0/cli-linux-x64.tar.gz")
     assert "status" not in passed and passed["uri"] == "/cli/3.0/cli-linux-x64.tar.gz"
 
 
@@ -52,19 +52,19 @@ def test_the_edge_lets_a_licence_reach_its_own_product(edge, cli_licence):
     "/clix/1.0/a.zip",               # a product whose name merely starts the same
     "//cli/1.0/a.zip",
 ])
-def test_the_edge_refuses_a_path_outside_the_licence_s_product(edge, cli_licence, uri):
-    refused = at_edge(edge, *cli_licence, uri)
+def test_the_edge_refuses_a_path_outside_the_license_s_product(edge, cli_license, uri):
+    refused = at_edge(edge, *cli_license, uri)
     other_refusal = edge.handler(viewer_request({"x-license-key": "unknown-key", "x-customer-id": "x"}), CONTEXT)
     assert refused == other_refusal  # the same 403 and body as any refusal at the edge
     assert refused["status"] == "403"
 
 
-def test_a_percent_encoded_path_of_the_product_passes(edge, cli_licence):
-    assert "status" not in at_edge(edge, *cli_licence, "/c%6Ci/3.0/a%20b.zip")
+def test_a_percent_encoded_path_of_the_product_passes(edge, cli_license):
+    assert "status" not in at_edge(edge, *cli_license, "/c%6Ci/3.0/a%20b.zip")
 
 
-def test_url_signing_refuses_a_path_outside_the_licence_s_product(license_api, cli_licence):
-    key, customer_id = cli_licence
+def test_url_signing_refuses_a_path_outside_the_license_s_product(license_api, cli_license):
+    key, customer_id = cli_license
     status, answer = download(license_api, key, customer_id, "studio/3.0/studio.tar.gz")
     assert status == 403
     assert answer == {"error": "invalid_license", "message": "the licence does not allow downloads",
@@ -72,12 +72,12 @@ def test_url_signing_refuses_a_path_outside_the_licence_s_product(license_api, c
 
 
 @pytest.mark.parametrize("path", ["cli.tar.gz", "clix/1.0/a.zip"])
-def test_url_signing_refuses_an_object_outside_every_product(license_api, cli_licence, path):
-    assert download(license_api, *cli_licence, path)[1].get("reason") == "wrong_product"
+def test_url_signing_refuses_an_object_outside_every_product(license_api, cli_license, path):
+    assert download(license_api, *cli_license, path)[1].get("reason") == "wrong_product"
 
 
-def test_url_signing_serves_the_licence_s_own_product(license_api, cli_licence):
-    status, answer = download(license_api, *cli_licence, "cli/3.0/cli-linux-x64.tar.gz")
+def test_url_signing_serves_the_license_s_own_product(license_api, cli_license):
+    status, answer = download(license_api, *cli_license, "cli/3.0/cli-linux-x64.tar.gz")
     assert status == 200 and "/signed/cli/3.0/cli-linux-x64.tar.gz?" in answer["url"]
 
 
@@ -117,30 +117,30 @@ ODD_RECORDS = {
 
 
 @pytest.fixture(params=sorted(ODD_RECORDS))
-def odd_licence(request, dynamodb) -> tuple[str, str]:
+def odd_license(request, dynamodb) -> tuple[str, str]:
     key, customer_id = f"key-{uuid.uuid4().hex}", f"cust-{uuid.uuid4().hex[:12]}"
-    dynamodb.put_item(TableName=LICENCES_TABLE, Item=odd_item(key, customer_id, **ODD_RECORDS[request.param]))
+    dynamodb.put_item(TableName=LICENSES_TABLE, Item=odd_item(key, customer_id, **ODD_RECORDS[request.param]))
     return key, customer_id
 
 
-def test_the_edge_refuses_a_record_it_does_not_understand(edge, odd_licence):
-    assert at_edge(edge, *odd_licence, "/app/1.0/app.zip")["status"] == "403"
+def test_the_edge_refuses_a_record_it_does_not_understand(edge, odd_license):
+    assert at_edge(edge, *odd_license, "/app/1.0/app.zip")["status"] == "403"
 
 
-def test_validation_reports_a_record_it_does_not_understand(license_api, odd_licence):
-    key, customer_id = odd_licence
+def test_validation_reports_a_record_it_does_not_understand(license_api, odd_license):
+    key, customer_id = odd_license
     status, answer = call(license_api, "POST", "/licenses/validate", {"licenseKey": key, "customerId": customer_id})
     assert (status, answer) == (200, {"valid": False, "reason": "unreadable_license"})
 
 
-def test_url_signing_refuses_a_record_it_does_not_understand(license_api, odd_licence):
-    status, answer = download(license_api, *odd_licence, "app/1.0/app.zip")
+def test_url_signing_refuses_a_record_it_does_not_understand(license_api, odd_license):
+    status, answer = download(license_api, *odd_license, "app/1.0/app.zip")
     assert (status, answer["reason"]) == (403, "unreadable_license")
 
 
 def test_listing_shows_an_unreadable_record_as_such_instead_of_failing(license_api, dynamodb):
     customer_id = f"cust-{uuid.uuid4().hex[:12]}"
-    dynamodb.put_item(TableName=LICENCES_TABLE, Item=odd_item(
+    dynamodb.put_item(TableName=LICENSES_TABLE, Item=odd_item(
         "odd-list-key", customer_id, expiresAt={"N": "1735689600"}, seats={"S": "five"}))
     status, answer = call(license_api, "GET", "/customers/{customerId}/licenses", None, {"customerId": customer_id})
     assert status == 200

@@ -35,7 +35,7 @@ PROJECTION_NAMES = {"#status": "status"}
 
 
 @dataclass(frozen=True)
-class Licence:
+class License:
     license_id: str
     customer_id: str
     product_id: str
@@ -59,7 +59,7 @@ class Unreadable:
     license_id: str | None
 
 
-def from_item(item: dict | None) -> "Licence | Unreadable | None":
+def from_item(item: dict | None) -> "License | Unreadable | None":
     """A licence from a DynamoDB item in the low-level client's shape (None stays None)."""
     if not item:
         return None
@@ -70,7 +70,7 @@ def from_item(item: dict | None) -> "Licence | Unreadable | None":
             return None
         return value["S"]
 
-    licence = Licence(
+    license = License(
         license_id=text("licenseId"),
         customer_id=text("customerId"),
         product_id=text("productId"),
@@ -79,30 +79,30 @@ def from_item(item: dict | None) -> "Licence | Unreadable | None":
     )
     readable = (
         all(_IDENTIFIER.fullmatch(value or "") for value in
-            (licence.license_id, licence.customer_id, licence.product_id))
-        and licence.status in STATUSES
-        and ("expiresAt" not in item or (licence.expires_at is not None
-                                         and utc_time.parse_iso(licence.expires_at) is not None))
+            (license.license_id, license.customer_id, license.product_id))
+        and license.status in STATUSES
+        and ("expiresAt" not in item or (license.expires_at is not None
+                                         and utc_time.parse_iso(license.expires_at) is not None))
     )
-    return licence if readable else Unreadable(licence.license_id)
+    return license if readable else Unreadable(license.license_id)
 
 
-def refusal(licence: Licence | None, customer_id: str, moment: datetime) -> str | None:
+def refusal(license: License | None, customer_id: str, moment: datetime) -> str | None:
     """Why `licence` does not let `customer_id` in at `moment`, or None when it does.
 
     The customer is checked before the status, so a key of another customer
     reveals nothing about that customer's licence.
     """
-    if licence is None:
+    if license is None:
         return UNKNOWN
-    if isinstance(licence, Unreadable):
+    if isinstance(license, Unreadable):
         return UNREADABLE
-    if licence.customer_id != customer_id:
+    if license.customer_id != customer_id:
         return WRONG_CUSTOMER
-    if licence.status != "active":
+    if license.status != "active":
         return REVOKED
-    if licence.expires_at is not None:
-        if utc_time.parse_iso(licence.expires_at) <= moment:
+    if license.expires_at is not None:
+        if utc_time.parse_iso(license.expires_at) <= moment:
             return EXPIRED
     return None
 
@@ -116,6 +116,6 @@ def product_of(object_key: str) -> str | None:
     return segments[0]
 
 
-def grants_object(licence: Licence, object_key: str) -> bool:
+def grants_object(license: License, object_key: str) -> bool:
     """True when `object_key` lies under the licence's own product."""
-    return product_of(object_key) == licence.product_id
+    return product_of(object_key) == license.product_id
