@@ -9,7 +9,6 @@ function turns into a 5xx at the viewer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import Ref, Sub, cloudwatch
 
@@ -49,14 +48,13 @@ class MonitoringOutputs:
 
 def monitoring_stack(settings: DistributionSettings) -> Stack:
     stack = Stack("monitoring", "tap distribution: alarms and dashboard")
-    # By parameter name: the dashboard's body refers to them as ${Name}.
-    names = named(declare(stack, MonitoringInputs), MonitoringInputs)
+    inputs = declare(stack, MonitoringInputs)
     topic = alarm_topic(stack, "AlarmTopic", email=settings.monitoring.alarm_email)
-    function_errors = add_function_alarms(stack, settings, topic, names)
-    api_errors = add_api_alarms(stack, settings, topic, names)
-    cdn_errors = add_cdn_alarms(stack, settings, topic, names)
-    add_table_alarms(stack, topic, names)
-    board = add_dashboard(stack, settings, names)
+    function_errors = add_function_alarms(stack, settings, topic, inputs)
+    api_errors = add_api_alarms(stack, settings, topic, inputs)
+    cdn_errors = add_cdn_alarms(stack, settings, topic, inputs)
+    add_table_alarms(stack, topic, inputs)
+    board = add_dashboard(stack, settings, inputs)
     # A deploy that makes the API, a function or the edge check fail is rolled back.
     rollback_alarms_output(stack, [api_errors, cdn_errors, *function_errors])
     publish(stack, MonitoringOutputs(alarm_topic_arn=topic.arn, dashboard_name=Ref(board)))
@@ -64,17 +62,17 @@ def monitoring_stack(settings: DistributionSettings) -> Stack:
 
 
 def add_function_alarms(
-    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
+    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, inputs: MonitoringInputs
 ) -> list[cloudwatch.Alarm]:
     """Errors, throttles and duration of each function; returns the error alarms."""
     share = settings.monitoring.function_duration_p99_percent / 100
     regional_timeout_ms = settings.functions.timeout_seconds * 1000
     functions = [
         # Edge replicas report as "us-east-1.<name>" in the region that ran them.
-        ("LicenseCheck", Sub("us-east-1.${Name}", Name=names["LicenseCheckFunctionName"]),
+        ("LicenseCheck", Sub("us-east-1.${Name}", Name=inputs.license_check_function_name),
          EDGE_TIMEOUT_MS),
-        ("LicenseApi", names["LicenseApiFunctionName"], regional_timeout_ms),
-        ("UsageTracking", names["UsageTrackingFunctionName"], regional_timeout_ms),
+        ("LicenseApi", inputs.license_api_function_name, regional_timeout_ms),
+        ("UsageTracking", inputs.usage_tracking_function_name, regional_timeout_ms),
     ]
     errors = []
     for label, function_name, timeout_ms in functions:
@@ -94,10 +92,10 @@ def add_function_alarms(
 
 
 def add_api_alarms(
-    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
+    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, inputs: MonitoringInputs
 ) -> cloudwatch.Alarm:
     """Server errors, client-error share and latency; returns the server-error alarm."""
-    dimensions = {"ApiName": names["ApiName"], "Stage": settings.api.stage_name}
+    dimensions = {"ApiName": inputs.api_name, "Stage": settings.api.stage_name}
     server_errors = alarm(stack, "Api5xxAlarm", notify=topic.arn, description="API: server errors",
                           namespace="AWS/ApiGateway", metric="5XXError", dimensions=dimensions, threshold=1)
     # 4XXError's Average is the share of requests answered 4xx.
@@ -114,19 +112,20 @@ def add_api_alarms(
 
 
 def add_cdn_alarms(
-    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, names: dict[str, Any]
+    stack: Stack, settings: DistributionSettings, topic: AlarmTopic, inputs: MonitoringInputs
 ) -> cloudwatch.Alarm:
     rate = settings.monitoring.cloudfront_5xx_rate_percent
     return alarm(stack, "Cdn5xxRateAlarm", notify=topic.arn, description=f"CloudFront: over {rate}% of responses 5xx",
           namespace="AWS/CloudFront", metric="5xxErrorRate",
-          dimensions={"DistributionId": names["DistributionId"], "Region": "Global"},
+          dimensions={"DistributionId": inputs.distribution_id, "Region": "Global"},
           statistic="Average", threshold=rate, comparison="GreaterThanThreshold",
           window=Window(periods=3))
 
 
-def add_table_alarms(stack: Stack, topic: AlarmTopic, names: dict[str, Any]) -> None:
-    for label in ("Licenses", "Analytics"):
-        dimensions = {"TableName": names[f"{label}TableName"]}
+def add_table_alarms(stack: Stack, topic: AlarmTopic, inputs: MonitoringInputs) -> None:
+    for label, table_name in (("Licenses", inputs.licenses_table_name),
+                              ("Analytics", inputs.analytics_table_name)):
+        dimensions = {"TableName": table_name}
         for kind in ("Read", "Write"):
             alarm(stack, f"{label}{kind}ThrottleAlarm", notify=topic.arn,
                   description=f"{label} table: {kind.lower()} requests throttled",
@@ -134,7 +133,7 @@ def add_table_alarms(stack: Stack, topic: AlarmTopic, names: dict[str, Any]) -> 
                   dimensions=dimensions, threshold=1)
 
 
-def add_dashboard(stack: Stack, settings: DistributionSettings, names: dict[str, Any]) -> Any:
+def add_dashboard(stack: Stack, settings: DistributionSettings, inputs: MonitoringInputs) -> cloudwatch.Dashboard:
     api = ["ApiName", "${ApiName}", "Stage", settings.api.stage_name]
     cdn = ["DistributionId", "${DistributionId}", "Region", "Global"]
     functions = [
@@ -165,5 +164,6 @@ def add_dashboard(stack: Stack, settings: DistributionSettings, names: dict[str,
             for label in ("Licenses", "Analytics") for kind in ("Read", "Write")
         ]),
     ]
-    # CloudFront metrics exist only in us-east-1, which is where this system runs.
-    return dashboard(stack, "Dashboard", widgets, **names)
+    # CloudFront metrics exist only in us-east-1, which is where this system runs. The body
+    # names each input ${ParameterName}.
+    return dashboard(stack, "Dashboard", widgets, **named(inputs, MonitoringInputs))
