@@ -37,7 +37,7 @@ from tap.config.microservices import (  # noqa: E402
     ServiceSettings,
 )
 from tap.config.schema import parse  # noqa: E402
-from tap.package import FunctionPackager  # noqa: E402
+from tap.systems import Tools
 from tap.systems.microservices.placement import balancer_of, derived_priority  # noqa: E402
 
 COUNTS = (1, 10, 100, 1000)
@@ -128,7 +128,7 @@ def measure(count: int, scratch: Path, with_lint: bool, workers: int | None) -> 
     target = Target("microservices", env)
 
     started = time.perf_counter()
-    build_target(target, FunctionPackager(), config_dir)  # load, build, emit, quotas
+    build_target(target, Tools(), config_dir)  # load, build, emit, quotas
     emit_seconds = time.perf_counter() - started
 
     lint_seconds = None

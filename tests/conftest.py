@@ -8,21 +8,21 @@ import pytest
 
 from tap import config
 from tap.build import BOOTSTRAP, Target, build_target
-from tap.package import FunctionPackager
 from tap.paths import CONFIG_DIR
+from tap.systems import Tools
 
 
 class BuiltSystems:
     """Every target of the real config, built once; templates parsed on demand."""
 
     def __init__(self):
-        packager = FunctionPackager()
+        tools = Tools()  # no stack cache: the suite builds what the code makes now
         self.targets: dict[str, Target] = {}
         for system in (BOOTSTRAP, *config.SYSTEMS):
             envs = [None] if system == BOOTSTRAP else config.environments(system)
             for env in envs:
                 target = Target(system, env)
-                build_target(target, packager, CONFIG_DIR)
+                build_target(target, tools, CONFIG_DIR)
                 self.targets[target.folder] = target
 
     def template(self, folder: str, stack: str) -> dict:

@@ -25,7 +25,8 @@ from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
 from tap.lint import Finding, Linter, Progress
 from tap.package import FunctionPackager
-from tap.systems import bootstrap
+from tap.stackcache import StackCache
+from tap.systems import Tools, bootstrap
 from tap.systems import builder as system_builder
 
 BOOTSTRAP = "bootstrap"
@@ -92,7 +93,7 @@ def select_targets(system: str | None, env: str | None, config_dir: Path) -> lis
     return targets
 
 
-def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -> None:
+def build_target(target: Target, tools: Tools, config_dir: Path) -> None:
     files: Mapping[str, bytes] = {}
     if target.env is None:  # the bootstrap stack: one per account and region, no config
         root, description = bootstrap.build(), {"system": BOOTSTRAP}
@@ -100,12 +101,13 @@ def build_target(target: Target, packager: FunctionPackager, config_dir: Path) -
         settings = config.load(target.system, target.env, config_dir)
         target.region = settings.region
         try:
-            built = system_builder(target.system)(settings, packager)
+            built = system_builder(target.system)(settings, tools)
         except Invalid as err:  # names that clash only once the system composes them
             raise config.located(err, target.system, target.env, config_dir) from None
         root, files = built.root, built.files
         description = {"system": target.system, "environment": target.env, "region": settings.region}
     target.built = emit_tree(root, target.folder, description, files)
+    tools.stacks.keep()
 
 
 def lint_targets(
@@ -165,11 +167,11 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     if templates_dir.exists() and not templates_dir.is_dir():
         raise UserError(f"{templates_dir.name} is a file; allowed: a folder the build writes templates into")
     targets = select_targets(args.system, args.env, config_dir)
-    packager = FunctionPackager()
+    tools = Tools(FunctionPackager(), StackCache.default())
     emitting = terminal_progress("emitted")
     for number, target in enumerate(targets, start=1):
         began = time.perf_counter()
-        build_target(target, packager, config_dir)
+        build_target(target, tools, config_dir)
         target.seconds = time.perf_counter() - began
         if emitting is not None:
             emitting(number, len(targets))
@@ -276,10 +278,10 @@ def parse_graph_args(argv: list[str]) -> argparse.Namespace:
 
 
 def run_graph(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
-    packager = FunctionPackager()
+    tools = Tools(FunctionPackager(), StackCache.default())
     targets = [target for target in select_targets(None, None, config_dir) if target.env is not None]
     for target in targets:
-        build_target(target, packager, config_dir)
+        build_target(target, tools, config_dir)
     repo = templates_dir.parent
     for path in write_documents(repo, architecture.documents([t.emission for t in targets])):
         print(f"wrote {path.relative_to(repo)}")
@@ -315,10 +317,10 @@ def parse_diff_args(argv: list[str]) -> argparse.Namespace:
 
 def run_diff(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     committed = diff.GitTemplates(templates_dir.parent, args.against, templates_dir.name)
-    packager = FunctionPackager()
+    tools = Tools(FunctionPackager(), StackCache.default())
     diffs = []
     for target in select_targets(args.system, args.env, config_dir):
-        build_target(target, packager, config_dir)
+        build_target(target, tools, config_dir)
         diffs.append(diff.diff_folder(
             target.folder, committed.folder(target.folder), diff.templates_of(target.emission),
             diff.changed_parameters(committed.configured(target.folder), diff.configured_of(target.emission)),

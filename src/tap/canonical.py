@@ -26,6 +26,11 @@ def dumps(document: Any) -> bytes:
     return (json.dumps(document, sort_keys=True, indent=2) + "\n").encode("ascii")
 
 
+def loads(data: bytes) -> Any:
+    """The data of a file `dumps` wrote."""
+    return orjson.loads(data)
+
+
 def document(template: Template) -> dict[str, Any]:
     """`template.to_dict()`, the same data, without troposphere's quadratic walk: its
     `encode_to_dict` encodes each object's dict and then encodes the result again at

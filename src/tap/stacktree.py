@@ -228,6 +228,28 @@ class Stack:
         self.children.append(nested)
         return nested
 
+    @classmethod
+    def rendered(cls, name: str, body: bytes, children: list["Stack"]) -> "Stack":
+        """A stack rendered earlier, from its bytes and its rendered children: frozen, with
+        the parameters and outputs its parent checks, and nothing to render again."""
+        document = canonical.loads(body)
+        stack = cls(name, document.get("Description", ""))
+        for child in children:
+            child.parent = stack
+            resource = cloudformation.Stack(f"{camel(child.name)}Stack")
+            stack.children.append(NestedStack(child, resource, ()))
+        stack.__dict__.update(document=document, body=body)  # the cached properties, as rendered
+        stack._frozen = True
+        return stack
+
+    def declared(self, section: str) -> Mapping[str, Any]:
+        """The stack's "Parameters" or "Outputs" by name: as rendered once it is, else as
+        declared so far (reading this never renders a stack)."""
+        rendered = self.__dict__.get("document")
+        if rendered is not None:
+            return rendered.get(section, {})
+        return {"Parameters": self.template.parameters, "Outputs": self.template.outputs}[section]
+
     def tree_root(self) -> "Stack":
         return self if self.parent is None else self.parent.tree_root()
 
@@ -259,7 +281,7 @@ class Stack:
         """The template's canonical bytes."""
         return canonical.dumps(self.document)
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
 
@@ -289,8 +311,9 @@ class NestedStack:
         return wiring.read(self, cls, prefix)
 
     def output(self, name: str) -> GetAtt:
-        if name not in self.stack.template.outputs:
-            known = ", ".join(sorted(self.stack.template.outputs)) or "none"
+        outputs = self.stack.declared("Outputs")
+        if name not in outputs:
+            known = ", ".join(sorted(outputs)) or "none"
             raise KeyError(f"stack {self.stack.name!r} has no output {name!r}; it has: {known}")
         return GetAtt(self.resource, f"Outputs.{name}")
 
@@ -307,7 +330,7 @@ class NestedStack:
     def parameters(self) -> dict[str, Any]:
         """The values of the child's declared parameters, from the inputs; a parameter the
         inputs give twice, or without a value, or not at all (and without a default) fails."""
-        declared = self.stack.template.parameters
+        declared = self.stack.declared("Parameters")
         given: dict[str, Any] = {}
         twice, unset = set(), set()
         for inputs in self.inputs:
@@ -323,7 +346,7 @@ class NestedStack:
             given[names.ARTIFACT_BUCKET_PARAMETER] = self.stack.parent.artifact_bucket()
         missing = {
             name for name, parameter in declared.items()
-            if name not in given and "Default" not in parameter.properties
+            if name not in given and "Default" not in parameter
         }
         if twice or unset or missing:
             raise ValueError(

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tap.build import Target, build_target
 from tap.deploy.emulator import Emulator
-from tap.package import FunctionPackager
 from tap.paths import CONFIG_DIR
+from tap.systems import Tools
 
 REGION = "us-east-1"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -223,7 +223,7 @@ def modified_target(tmp_path: Path, system: str, env: str, edit: Callable[[str],
     folder.mkdir(parents=True)
     (folder / f"{env}.toml").write_text(edit((CONFIG_DIR / system / f"{env}.toml").read_text()))
     target = Target(system, env)
-    build_target(target, FunctionPackager(), tmp_path / "config")
+    build_target(target, Tools(), tmp_path / "config")
     return target
 
 

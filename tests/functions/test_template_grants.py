@@ -16,8 +16,7 @@ import boto3
 import pytest
 
 from tap import config
-from tap.package import FunctionPackager
-from tap.systems import builder
+from tap.systems import Tools, builder
 from tests.functions.conftest import (
     ANALYTICS_TABLE,
     CONTEXT,
@@ -81,7 +80,7 @@ def granted(template: dict, role: str) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def templates() -> dict[str, dict]:
-    root = builder("distribution")(config.load("distribution", "dev"), FunctionPackager()).root
+    root = builder("distribution")(config.load("distribution", "dev"), Tools()).root
     return {stack.name: json.loads(stack.body) for stack in root.walk()}
 
 

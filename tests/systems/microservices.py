@@ -9,8 +9,8 @@ from typing import Any
 from tap.config.microservices import SHARD_COUNT, MicroservicesSettings
 from tap.config.schema import parse
 from tap.emit import emit_tree
-from tap.package import FunctionPackager
 from tap.stacktree import camel
+from tap.systems import Tools
 from tap.systems.microservices import build
 from tap.systems.microservices.placement import shard_of, stable_number
 
@@ -46,7 +46,7 @@ class Built:
 
     def __init__(self, table: dict[str, Any]):
         self.settings = settings(table)
-        system = build(self.settings, FunctionPackager())
+        system = build(self.settings, Tools())
         self.emission = emit_tree(system.root, "microservices/test", {}, system.files)
         self.files = self.emission.files
         self.templates = {

@@ -20,9 +20,8 @@ from tap.config.microservices import MicroservicesSettings
 from tap.config.schema import parse
 from tap.emit import Emission, emit_tree
 from tap.errors import UserError
-from tap.package import FunctionPackager
 from tap.paths import CONFIG_DIR, TEMPLATES_DIR
-from tap.systems import distribution
+from tap.systems import Tools, distribution
 from tests.systems.microservices import Built, config, service
 
 # Twelve digits standing alone: a sha256 in a key or URL holds digit runs too, but
@@ -91,7 +90,7 @@ def downloads() -> Emission:
     """The distribution platform (prod's config) with every account-specific setting set."""
     table = tomllib.loads((CONFIG_DIR / "distribution" / "prod.toml").read_text())
     table = with_account_settings(DISTRIBUTION_AUDIT, table)
-    system = distribution.build(parse(DistributionSettings, table, env="audit"), FunctionPackager())
+    system = distribution.build(parse(DistributionSettings, table, env="audit"), Tools())
     return emit_tree(system.root, "distribution/audit", {}, system.files)
 
 

@@ -14,7 +14,7 @@ from tap import config
 from tap.blocks.edge import check_limits
 from tap.package import FunctionPackager, package_function
 from tap.paths import FUNCTIONS_DIR
-from tap.systems import builder
+from tap.systems import Tools, builder
 from tap.systems.distribution.edge import edge_config
 from tests.helpers import inline_policy, resources_of_type
 
@@ -125,7 +125,7 @@ def test_edge_limits_are_enforced_at_build_time():
 
 def build_bodies(functions_dir) -> dict[str, bytes]:
     settings = config.load("distribution", "dev")
-    root = builder("distribution")(settings, FunctionPackager(functions_dir)).root
+    root = builder("distribution")(settings, Tools(FunctionPackager(functions_dir))).root
     return {stack.name: stack.body for stack in root.walk()}
 
 

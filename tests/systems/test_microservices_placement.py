@@ -7,7 +7,7 @@ import pytest
 
 from tap.config.microservices import DERIVED_PRIORITY_FIRST, PRIORITY_LAST, SHARD_COUNT
 from tap.config.schema import Invalid
-from tap.package import FunctionPackager
+from tap.systems import Tools
 from tap.systems.microservices import build
 from tap.systems.microservices.placement import (
     balancer_of,
@@ -152,5 +152,5 @@ def test_the_target_group_quota_counts_the_services_of_each_load_balancer():
 def test_the_build_refuses_a_bad_placement_before_building_anything():
     clash = settings(config([service("orders", priority=5), service("catalog", priority=5)]))
     with pytest.raises(Invalid) as caught:
-        build(clash, FunctionPackager())
+        build(clash, Tools())
     assert caught.value.key == "services[1].priority"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tap import canonical
-from tap.package import FunctionPackager
+from tap.systems import Tools
 from tap.systems.microservices import build
 from tests.systems.microservices import config, service
 from tests.systems.microservices import settings as microservices_settings
@@ -39,6 +39,6 @@ def test_any_document_gets_the_bytes_json_dumps_gives(document):
 
 def test_a_many_service_platform_renders_the_same_both_ways():
     services = [service(f"svc-{n:02d}", priority=n + 1) for n in range(40)]
-    system = build(microservices_settings(config(services, load_balancer={"count": 3})), FunctionPackager())
+    system = build(microservices_settings(config(services, load_balancer={"count": 3})), Tools())
     for stack in system.root.walk():
         assert stack.document == stack.template.to_dict(), stack.name

@@ -15,8 +15,8 @@ import pytest
 
 from tap import diff
 from tap.build import Target, build_target
-from tap.package import FunctionPackager
 from tap.paths import CONFIG_DIR, REPO
+from tap.systems import Tools
 
 
 def old_templates(built, folder: str) -> dict:
@@ -32,7 +32,7 @@ def rebuilt(tmp_path, system: str, env: str, old: str, new: str) -> dict:
     assert old in text
     path.write_text(text.replace(old, new))
     target = Target(system, env)
-    build_target(target, FunctionPackager(), config)
+    build_target(target, Tools(), config)
     return diff.templates_of(target.emission)
 
 

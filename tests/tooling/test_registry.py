@@ -13,7 +13,7 @@ from tap.config.schema import setting
 from tap.errors import UserError
 from tap.package import FunctionPackager
 from tap.stacktree import Stack
-from tap.systems import SystemBuild, builder
+from tap.systems import SystemBuild, Tools, builder
 from tap.systems.distribution import build as build_distribution
 from tap.systems.microservices import build as build_microservices
 
@@ -56,4 +56,4 @@ def test_one_row_is_all_a_new_system_needs(monkeypatch, tmp_path: Path):
     (tmp_path / "greeting" / "dev.toml").write_text('greeting = "hi"\n')
     settings = config.load("greeting", "dev", tmp_path)
     assert settings == GreetingSettings(env="dev", greeting="hi")
-    assert builder("greeting")(settings, FunctionPackager()).root.template.to_dict()["Description"] == "hi (dev)"
+    assert builder("greeting")(settings, Tools()).root.template.to_dict()["Description"] == "hi (dev)"

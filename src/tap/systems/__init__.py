@@ -1,7 +1,9 @@
 """The systems tap builds. Each turns settings into a stack tree: pure, no file or AWS I/O.
 
-A system receives a `FunctionPackager` rather than reading `functions/`
-itself: it asks for a function by name and gets bytes with a hashed key.
+A system receives `Tools` that do its I/O on its behalf: a `FunctionPackager`
+(it asks for a function by name and gets bytes with a hashed key) and a
+`StackCache` (it asks for a stack by what makes it, and gets the one a build
+made before from the same settings, or a new one).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from tap import config
 from tap.package import FunctionPackager
+from tap.stackcache import StackCache
 from tap.stacktree import Stack
 
 
@@ -24,7 +27,15 @@ class SystemBuild:
     files: Mapping[str, bytes] = field(default_factory=dict)
 
 
-Builder = Callable[[Any, FunctionPackager], SystemBuild]
+@dataclass(frozen=True)
+class Tools:
+    """What a system uses besides its settings."""
+
+    package: FunctionPackager = field(default_factory=FunctionPackager)
+    stacks: StackCache = field(default_factory=StackCache)
+
+
+Builder = Callable[[Any, Tools], SystemBuild]
 
 
 def builder(system: str) -> Builder:

@@ -14,9 +14,8 @@ from tap import names
 from tap.cfnvalue import CfnValue
 from tap.config import checks
 from tap.config.distribution import DistributionSettings
-from tap.package import FunctionPackager
 from tap.stacktree import Stack
-from tap.systems import SystemBuild
+from tap.systems import SystemBuild, Tools
 from tap.systems.distribution.api import (
     ApiInputs,
     ApiOutputs,
@@ -95,7 +94,8 @@ class DistributionOutputs:
     dashboard_name: CfnValue = wire("CloudWatch dashboard.")
 
 
-def build(settings: DistributionSettings, package: FunctionPackager) -> SystemBuild:
+def build(settings: DistributionSettings, tools: Tools) -> SystemBuild:
+    package = tools.package
     root = Stack.root(
         "root",
         f"tap software distribution platform ({settings.env}): root stack",

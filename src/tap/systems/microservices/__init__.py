@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from tap import names
 from tap.cfnvalue import CfnValue
 from tap.config.microservices import MicroservicesSettings
-from tap.package import FunctionPackager
 from tap.stacktree import Stack
-from tap.systems import SystemBuild
+from tap.systems import SystemBuild, Tools
 from tap.systems.microservices.accounts import AccountValues, account_values
 from tap.systems.microservices.cache import CacheInputs, CacheOutputs, cache_stack
 from tap.systems.microservices.cdn import CdnInputs, CdnOutputs, cdn_stack
@@ -49,7 +48,11 @@ from tap.systems.microservices.security import (
     SecurityOutputs,
     security_stack,
 )
-from tap.systems.microservices.services import ShardInputs, services_stack
+from tap.systems.microservices.services import (
+    ShardInputs,
+    services_stack,
+    shard_material,
+)
 from tap.systems.microservices.storage import StorageOutputs, storage_stack
 from tap.systems.microservices.workflows import render_workflows
 from tap.wiring import parameter_name, publish, wire
@@ -76,7 +79,7 @@ class PlatformOutputs:
     cache_auth_secret_arn: CfnValue = wire("Secret with the cache AUTH token (JSON key 'token').")
 
 
-def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemBuild:
+def build(settings: MicroservicesSettings, tools: Tools) -> SystemBuild:
     check_placement(settings)  # before anything is placed: quotas, unique priorities
     root = Stack.root(
         "root",
@@ -118,7 +121,7 @@ def build(settings: MicroservicesSettings, package: FunctionPackager) -> SystemB
         cdn_logs_bucket_domain_name=storage.cdn_logs_bucket_domain_name,
     ), balancers, *accounts).outputs(CdnOutputs)
     pipeline = add_pipeline(root, settings, accounts)
-    add_service_shards(root, settings, accounts, balancers, ShardInputs(
+    add_service_shards(root, settings, tools, accounts, balancers, ShardInputs(
         cluster_name=cluster.cluster_name,
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,
@@ -165,12 +168,14 @@ def add_pipeline(root: Stack, settings: MicroservicesSettings, accounts: Account
 
 
 def add_service_shards(
-    root: Stack, settings: MicroservicesSettings, accounts: AccountValues, balancers: BalancerOutputs,
-    inputs: ShardInputs,
+    root: Stack, settings: MicroservicesSettings, tools: Tools, accounts: AccountValues,
+    balancers: BalancerOutputs, inputs: ShardInputs,
 ) -> None:
+    """One stack per shard; a shard made before from the same settings is reused."""
     for shard in shards(settings):
         images = shard_image_tags(root, shard, services_in_shard(settings, shard))
-        root.nest(services_stack(settings, shard), inputs, balancers, *accounts, *images)
+        stack = tools.stacks.stack(shard_material(settings, shard), lambda: services_stack(settings, shard))
+        root.nest(stack, inputs, balancers, *accounts, *images)
 
 
 def add_balancer_outputs(root: Stack, settings: MicroservicesSettings, balancers: BalancerOutputs) -> None:

@@ -98,15 +98,30 @@ def listener_priority(service: ServiceSettings) -> int:
 
 def shards(settings: MicroservicesSettings) -> tuple[int, ...]:
     """The shards holding at least one service, in order."""
-    return tuple(sorted({shard_of(service) for service in settings.services}))
+    return tuple(_by_shard(settings))
 
 
 def services_in_shard(settings: MicroservicesSettings, shard: int) -> tuple[ServiceSettings, ...]:
     """The services of `shard`, sorted by name (so the order of [[services]] is irrelevant)."""
-    return tuple(sorted(
-        (service for service in settings.services if shard_of(service) == shard),
-        key=lambda service: service.name,
-    ))
+    return _by_shard(settings).get(shard, ())
+
+
+# The grouping of the last service list asked about: a build asks once per shard, and
+# regrouping 1,000 services each time would cost more than building a shard.
+_grouped: list[tuple[tuple[ServiceSettings, ...], dict[int, tuple[ServiceSettings, ...]]]] = []
+
+
+def _by_shard(settings: MicroservicesSettings) -> dict[int, tuple[ServiceSettings, ...]]:
+    services = settings.services
+    if not _grouped or _grouped[0][0] is not services:
+        groups: dict[int, list[ServiceSettings]] = {}
+        for service in services:
+            groups.setdefault(shard_of(service), []).append(service)
+        _grouped[:] = [(services, {
+            shard: tuple(sorted(members, key=lambda service: service.name))
+            for shard, members in sorted(groups.items())
+        })]
+    return _grouped[0][1]
 
 
 # --- what AWS accepts ---------------------------------------------------------------

@@ -40,6 +40,7 @@ and the next deploy starts the service on it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +138,14 @@ class ServiceRuntime:
     repository: Repository
     roles: TaskRoles
     service: ecs.Service
+
+
+def shard_material(settings: MicroservicesSettings, shard: int) -> str:
+    """All a shard's stack is made from: the platform's settings and its own services (no
+    other service changes it: placement is a function of each service alone)."""
+    platform = [(field.name, getattr(settings, field.name)) for field in dataclasses.fields(settings)
+                if field.name != "services"]
+    return repr((platform, shard, services_in_shard(settings, shard)))
 
 
 def services_stack(settings: MicroservicesSettings, shard: int) -> Stack:
