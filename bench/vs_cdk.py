@@ -9,7 +9,7 @@ Two comparisons, each as whole processes run in turn (tap, peer, tap, peer ...)
 after one warm-up of each, in scratch copies with N generated services:
 - emit: `python build.py --system microservices --env nN --no-lint` against
   `SERVICES=N CDK_VALIDATION=false python app.py` (the CDK's fastest mode);
-- build + lint with a cold cache (the lint cache deleted before each run) against
+- build + lint with cold caches (`.cache/` deleted before each run) against
   `SERVICES=N python app.py` (the CDK's own validation on).
 Each row gives the median wall seconds and peak memory (the largest process of each
 run's tree, from wait4) of both, and the median of the per-pair ratios. Per service

@@ -25,7 +25,7 @@ from tap.errors import BuildError, UserError
 from tap.graph import document as graph_document
 from tap.lint import Finding, Linter, Progress
 from tap.package import FunctionPackager
-from tap.stackcache import StackCache
+from tap.stackmaker import StackMaker
 from tap.systems import Tools, bootstrap
 from tap.systems import builder as system_builder
 
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     if templates_dir.exists() and not templates_dir.is_dir():
         raise UserError(f"{templates_dir.name} is a file; allowed: a folder the build writes templates into")
     targets = select_targets(args.system, args.env, config_dir)
-    tools = Tools(FunctionPackager(), StackCache.default())
+    tools = Tools(FunctionPackager(), StackMaker.default())
     emitting = terminal_progress("emitted")
     for number, target in enumerate(targets, start=1):
         began = time.perf_counter()
@@ -278,7 +278,7 @@ def parse_graph_args(argv: list[str]) -> argparse.Namespace:
 
 
 def run_graph(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
-    tools = Tools(FunctionPackager(), StackCache.default())
+    tools = Tools(FunctionPackager(), StackMaker.default())
     targets = [target for target in select_targets(None, None, config_dir) if target.env is not None]
     for target in targets:
         build_target(target, tools, config_dir)
@@ -317,7 +317,7 @@ def parse_diff_args(argv: list[str]) -> argparse.Namespace:
 
 def run_diff(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
     committed = diff.GitTemplates(templates_dir.parent, args.against, templates_dir.name)
-    tools = Tools(FunctionPackager(), StackCache.default())
+    tools = Tools(FunctionPackager(), StackMaker.default())
     diffs = []
     for target in select_targets(args.system, args.env, config_dir):
         build_target(target, tools, config_dir)

@@ -62,7 +62,7 @@ def emit_tree(
     """
     templates = []
     for stack in root.walk():
-        usage = Usage.of(stack.document, len(stack.body))
+        usage = Usage.of(stack.outline(), len(stack.body))
         breaches = usage.breaches()
         if breaches:
             raise BuildError(

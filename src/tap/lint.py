@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from tap import paths
+from tap import cpus, paths
 from tap.lintrules._environment import in_prod
 
 # An explicit config file keeps a user's ~/.cfnlintrc and the project's
@@ -116,10 +115,6 @@ def in_memory(file: str) -> str:
     return f"{IN_MEMORY}/{file}"
 
 
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 class Linter:
     """Lints template bytes for one region, reusing one cfn-lint runner."""
 
@@ -133,7 +128,7 @@ class Linter:
             cache_dir = paths.CACHE_DIR / "lint"
         self.region = region
         self.cache_dir = cache_dir / cfn_lint_version() / rules_digest() / region if cache_dir else None
-        self.workers = default_workers() if workers is None else workers
+        self.workers = cpus.available() if workers is None else workers
         self._runner = None
         self.hits = 0
         self.misses = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,8 @@ class Usage:
     longest_logical_id: str
 
     @classmethod
-    def of(cls, template: dict[str, Any], size: int) -> "Usage":
+    def of(cls, template: Mapping[str, Any], size: int) -> "Usage":
+        """`template`: a rendered template, or its outline (sections by name)."""
         names = [
             name
             for section in ("Resources", "Parameters", "Outputs", "Mappings", "Conditions")

@@ -75,6 +75,19 @@ class Asset(Protocol):
     def s3_key(self) -> str: ...
 
 
+# A rendered template's top-level sections: Parameters and Outputs whole, the others
+# (Resources, Conditions, Mappings, ...) at least by name.
+Outline = Mapping[str, Any]
+
+
+def outline_of(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What a parent and the quota check read of a rendered template, without the rest."""
+    return {
+        section: content if section in ("Parameters", "Outputs") else list(content)
+        for section, content in document.items() if isinstance(content, Mapping)
+    }
+
+
 def camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
@@ -82,7 +95,11 @@ def camel(name: str) -> str:
 class Stack:
     """One template of a stack tree."""
 
-    def __init__(self, name: str, description: str, *, is_root: bool = False):
+    def __init__(
+        self, name: str, description: str, *, is_root: bool = False, tags: Mapping[str, str] = {}
+    ):
+        """`tags`: the tree's tags, for a stack rendered before it is nested (its own nested
+        stacks carry them); a stack nested first takes its tree's."""
         if not _STACK_NAME.fullmatch(name):
             raise ValueError(f"stack name {name!r} must be lower-case words joined by '-'")
         self.name = name
@@ -92,17 +109,16 @@ class Stack:
         self.children: list[NestedStack] = []
         self.assets: list[Asset] = []
         self.parent: Stack | None = None
-        self.tags: Mapping[str, str] = {}
+        self.tags: Mapping[str, str] = dict(tags)
         self.configured: dict[str, str] = {}
         self._bucket: Any = None
         self._finishers: list[Callable[[], None]] = []
         self._frozen = False
+        self._outline: Outline | None = None
 
     @classmethod
     def root(cls, name: str, description: str, tags: Mapping[str, str] = {}) -> "Stack":
-        stack = cls(name, description, is_root=True)
-        stack.tags = dict(tags)
-        return stack
+        return cls(name, description, is_root=True, tags=tags)
 
     # --- declaring inputs and outputs -------------------------------------
 
@@ -211,6 +227,8 @@ class Stack:
         self._check_open()
         if child.parent is not None or child.is_root:
             raise ValueError(f"stack {child.name!r} is already part of a tree")
+        if child.tags and dict(child.tags) != dict(self.all_tags()):
+            raise ValueError(f"stack {child.name!r} was made with tags {dict(child.tags)}, not its tree's")
         taken = {stack.name for stack in self.tree_root().walk()}
         if child.name in taken:
             raise ValueError(f"stack name {child.name!r} is used twice in one tree")
@@ -229,25 +247,29 @@ class Stack:
         return nested
 
     @classmethod
-    def rendered(cls, name: str, body: bytes, children: list["Stack"]) -> "Stack":
-        """A stack rendered earlier, from its bytes and its rendered children: frozen, with
-        the parameters and outputs its parent checks, and nothing to render again."""
-        document = canonical.loads(body)
-        stack = cls(name, document.get("Description", ""))
+    def rendered(cls, name: str, body: bytes, children: list["Stack"], outline: Outline) -> "Stack":
+        """A stack rendered earlier, from its bytes, its `outline` and its rendered children:
+        frozen, nothing to render again, and its bytes parsed only if someone reads its
+        document (a parent and the quota check read the outline)."""
+        stack = cls(name, "")
         for child in children:
             child.parent = stack
             resource = cloudformation.Stack(f"{camel(child.name)}Stack")
             stack.children.append(NestedStack(child, resource, ()))
-        stack.__dict__.update(document=document, body=body)  # the cached properties, as rendered
+        stack.__dict__["body"] = body  # the cached property, as rendered
+        stack._outline = outline
         stack._frozen = True
         return stack
+
+    def outline(self) -> Outline:
+        """The rendered template's sections by name; renders the stack if it is not yet."""
+        return self._outline if self._outline is not None else self.document
 
     def declared(self, section: str) -> Mapping[str, Any]:
         """The stack's "Parameters" or "Outputs" by name: as rendered once it is, else as
         declared so far (reading this never renders a stack)."""
-        rendered = self.__dict__.get("document")
-        if rendered is not None:
-            return rendered.get(section, {})
+        if self._outline is not None or "document" in self.__dict__:
+            return self.outline().get(section, {})
         return {"Parameters": self.template.parameters, "Outputs": self.template.outputs}[section]
 
     def tree_root(self) -> "Stack":
@@ -260,13 +282,15 @@ class Stack:
             yield from nested.stack.walk()
 
     def all_tags(self) -> Mapping[str, str]:
-        return self.tags if self.parent is None else self.tree_root().tags
+        return self.tree_root().tags
 
     # --- rendering -------------------------------------------------------
 
     @cached_property
     def document(self) -> dict[str, Any]:
         """The template as JSON data; rendering freezes the stack."""
+        if self._outline is not None:  # rendered before: its bytes are the template
+            return canonical.loads(self.body)
         for finish in self._finishers:
             finish()
         for nested in self.children:

@@ -26,7 +26,7 @@ from tap.build import Target, build_target
 from tap.emit import stale_files, template_paths
 from tap.errors import BuildError, UserError
 from tap.package import FunctionPackager
-from tap.stackcache import StackCache
+from tap.stackmaker import StackMaker
 from tap.systems import Tools
 
 UPLOAD_WORKERS = 8
@@ -90,7 +90,7 @@ def prepare(
 ) -> Release:
     """Check `templates/<system>/<env>/` is current and put every artefact on disk."""
     target = Target(system, env)
-    build_target(target, Tools(FunctionPackager(), StackCache.default()), config_dir)
+    build_target(target, Tools(FunctionPackager(), StackMaker.default()), config_dir)
     emission = target.emission
     assert emission is not None, "build_target sets the emission"
     stale = stale_files([emission], templates_dir)

@@ -2,8 +2,9 @@
 
 A system receives `Tools` that do its I/O on its behalf: a `FunctionPackager`
 (it asks for a function by name and gets bytes with a hashed key) and a
-`StackCache` (it asks for a stack by what makes it, and gets the one a build
-made before from the same settings, or a new one).
+`StackMaker` (it hands over the stacks it makes many of, each with what it
+is made from, and gets the ones a build made before from the same settings,
+or ones made now, in parallel when there are many).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from tap import config
 from tap.package import FunctionPackager
-from tap.stackcache import StackCache
+from tap.stackmaker import StackMaker
 from tap.stacktree import Stack
 
 
@@ -32,7 +33,7 @@ class Tools:
     """What a system uses besides its settings."""
 
     package: FunctionPackager = field(default_factory=FunctionPackager)
-    stacks: StackCache = field(default_factory=StackCache)
+    stacks: StackMaker = field(default_factory=StackMaker)
 
 
 Builder = Callable[[Any, Tools], SystemBuild]

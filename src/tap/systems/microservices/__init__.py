@@ -9,6 +9,7 @@ service under `workflows/`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from tap import names
@@ -171,10 +172,14 @@ def add_service_shards(
     root: Stack, settings: MicroservicesSettings, tools: Tools, accounts: AccountValues,
     balancers: BalancerOutputs, inputs: ShardInputs,
 ) -> None:
-    """One stack per shard; a shard made before from the same settings is reused."""
-    for shard in shards(settings):
+    """One stack per shard, from tools.stacks: made before from the same settings, or now."""
+    numbers = shards(settings)
+    made = tools.stacks.make([
+        (shard_material(settings, shard), functools.partial(services_stack, settings, shard))
+        for shard in numbers
+    ])
+    for shard, stack in zip(numbers, made):
         images = shard_image_tags(root, shard, services_in_shard(settings, shard))
-        stack = tools.stacks.stack(shard_material(settings, shard), lambda: services_stack(settings, shard))
         root.nest(stack, inputs, balancers, *accounts, *images)
 
 

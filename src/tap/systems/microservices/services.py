@@ -151,7 +151,8 @@ def shard_material(settings: MicroservicesSettings, shard: int) -> str:
 def services_stack(settings: MicroservicesSettings, shard: int) -> Stack:
     """The shard's stack: it takes ShardInputs, BalancerOutputs, AccountValues and its image tags."""
     services = services_in_shard(settings, shard)
-    stack = Stack(services_stack_name(shard), f"tap microservices: services of shard {shard}")
+    # Made with the tree's tags: a shard may be rendered before it is nested (tap.stackmaker).
+    stack = Stack(services_stack_name(shard), f"tap microservices: services of shard {shard}", tags=settings.tags)
     shared = declare(stack, ShardInputs)
     balancers = declare(stack, BalancerOutputs)
     runtimes = {}
