@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tap import architecture, config, console_guide, diff, paths, security_doc
+from tap import config, paths
 from tap.ci import render_workflows
 from tap.config.schema import Invalid
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
-from tap.graph import document as graph_document
 from tap.lint import Finding, Linter, Progress
 from tap.package import FunctionPackager
 from tap.stackmaker import StackMaker
@@ -248,7 +247,10 @@ def generated_documents(emissions: list[Emission]) -> dict[str, str]:
     """The docs the build draws from its own stack trees, by path under the repository:
     the stack-tree diagram, each system's architecture diagram, the console guide
     (with every root parameter) and the security page (rules and suppressions)."""
-    return {STACKS_DOCUMENT: graph_document(emissions), **architecture.documents(emissions),
+    # Imported when drawn: a build of one folder does without their ~40 ms of imports.
+    from tap import architecture, console_guide, graph, security_doc
+
+    return {STACKS_DOCUMENT: graph.document(emissions), **architecture.documents(emissions),
             console_guide.CONSOLE_DOCUMENT: console_guide.document(emissions),
             security_doc.SECURITY_DOCUMENT: security_doc.document(emissions)}
 
@@ -278,6 +280,8 @@ def parse_graph_args(argv: list[str]) -> argparse.Namespace:
 
 
 def run_graph(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
+    from tap import architecture  # see generated_documents
+
     tools = Tools(FunctionPackager(), StackMaker.default())
     targets = [target for target in select_targets(None, None, config_dir) if target.env is not None]
     for target in targets:
@@ -295,6 +299,8 @@ REPLACES_STATEFUL = 3  # diff --fail-on-replace: a stateful resource would be lo
 
 
 def parse_diff_args(argv: list[str]) -> argparse.Namespace:
+    from tap import diff  # imported when asked, like the documents' modules
+
     parser = argparse.ArgumentParser(
         prog="python build.py diff",
         description="Compare a fresh build with the templates committed at a git ref: per stack and "
@@ -316,6 +322,8 @@ def parse_diff_args(argv: list[str]) -> argparse.Namespace:
 
 
 def run_diff(args: argparse.Namespace, config_dir: Path, templates_dir: Path) -> int:
+    from tap import diff  # see parse_diff_args
+
     committed = diff.GitTemplates(templates_dir.parent, args.against, templates_dir.name)
     tools = Tools(FunctionPackager(), StackMaker.default())
     diffs = []

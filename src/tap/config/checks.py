@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Any
 
 from tap.config.schema import Check, Invalid, show
@@ -76,9 +78,9 @@ def known_regions() -> tuple[str, ...]:
     """Every region of every partition botocore knows (its endpoints data, read offline).
     The build lints for the config's region, and cfn-lint refuses a region it does not
     know with a traceback; a test keeps the two lists in step."""
-    import botocore.loaders  # here, not at the top: only loading a config needs it
-
-    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    # The data file itself: importing botocore's loader (and with it urllib3) costs a build
+    # more time than reading it.
+    endpoints = json.loads((resources.files("botocore") / "data" / "endpoints.json").read_bytes())
     return tuple(sorted({region for partition in endpoints["partitions"] for region in partition["regions"]}))
 
 
