@@ -60,15 +60,16 @@ class StackMaker:
         self._pending: list[tuple[Path, Stack]] = []
 
     @classmethod
-    def default(cls) -> StackMaker:
+    def default(cls, workers: int | None = None) -> StackMaker:
         """`.cache/stacks/`, without the entries of other versions of the code (they would
-        never be read again, and a thousand services keep about 45 MB), and a worker per CPU."""
+        never be read again, and a thousand services keep about 45 MB), and `workers`
+        processes (default: a worker per CPU)."""
         folder = paths.CACHE_DIR / "stacks"
         if folder.is_dir():
             for other in folder.iterdir():
                 if other.name != code_digest():
                     shutil.rmtree(other, ignore_errors=True)
-        return cls(folder, cpus.available())
+        return cls(folder, cpus.available() if workers is None else workers)
 
     def make(self, requests: Sequence[Request]) -> list[Stack]:
         """The stack of each request, in order."""

@@ -90,7 +90,9 @@ def prepare(
 ) -> Release:
     """Check `templates/<system>/<env>/` is current and put every artefact on disk."""
     target = Target(system, env)
-    build_target(target, Tools(FunctionPackager(), StackMaker.default()), config_dir)
+    # One process: a deploy may run threads (uploads, the local emulator), and forking a
+    # process that holds threads can deadlock it.
+    build_target(target, Tools(FunctionPackager(), StackMaker.default(workers=1)), config_dir)
     emission = target.emission
     assert emission is not None, "build_target sets the emission"
     stale = stale_files([emission], templates_dir)
