@@ -38,7 +38,7 @@ from pathlib import Path
 import orjson
 
 from tap import cpus, paths
-from tap.stacktree import Outline, Stack, outline_of
+from tap.stacktree import Outline, Stack
 
 # Below this many stacks to build, starting workers costs more than it saves.
 PARALLEL_FROM = 16
@@ -146,7 +146,7 @@ def _render_one(index: int) -> Rendered | None:
 
 def _rendered(stack: Stack) -> Rendered:
     return [(member.name, member.body, [nested.stack.name for nested in member.children],
-             outline_of(member.document)) for member in stack.walk()]
+             member.outline()) for member in stack.walk()]
 
 
 def _restore(tree: Rendered) -> Stack:

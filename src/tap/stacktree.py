@@ -80,12 +80,16 @@ class Asset(Protocol):
 Outline = Mapping[str, Any]
 
 
-def outline_of(document: Mapping[str, Any]) -> dict[str, Any]:
-    """What a parent and the quota check read of a rendered template, without the rest."""
-    return {
-        section: content if section in ("Parameters", "Outputs") else list(content)
-        for section, content in document.items() if isinstance(content, Mapping)
-    }
+def outline_of(sections: Mapping[str, Any]) -> dict[str, Any]:
+    """What a parent and the quota check read of a template (its `canonical.sections`, or
+    its data), without the rest."""
+    found: dict[str, Any] = {}
+    for section, content in sections.items():
+        if section in ("Parameters", "Outputs"):
+            found[section] = canonical.plain(content)
+        elif isinstance(content, Mapping):
+            found[section] = list(content)
+    return found
 
 
 def camel(name: str) -> str:
@@ -263,13 +267,16 @@ class Stack:
 
     def outline(self) -> Outline:
         """The rendered template's sections by name; renders the stack if it is not yet."""
-        return self._outline if self._outline is not None else self.document
+        if self._outline is None:
+            self.body
+        assert self._outline is not None  # rendering outlines the stack
+        return self._outline
 
     def declared(self, section: str) -> Mapping[str, Any]:
         """The stack's "Parameters" or "Outputs" by name: as rendered once it is, else as
         declared so far (reading this never renders a stack)."""
-        if self._outline is not None or "document" in self.__dict__:
-            return self.outline().get(section, {})
+        if self._outline is not None:
+            return self._outline.get(section, {})
         return {"Parameters": self.template.parameters, "Outputs": self.template.outputs}[section]
 
     def tree_root(self) -> "Stack":
@@ -287,10 +294,8 @@ class Stack:
     # --- rendering -------------------------------------------------------
 
     @cached_property
-    def document(self) -> dict[str, Any]:
-        """The template as JSON data; rendering freezes the stack."""
-        if self._outline is not None:  # rendered before: its bytes are the template
-            return canonical.loads(self.body)
+    def body(self) -> bytes:
+        """The template's canonical bytes; rendering freezes and outlines the stack."""
         for finish in self._finishers:
             finish()
         for nested in self.children:
@@ -298,12 +303,16 @@ class Stack:
         if self.children:
             self.artifact_bucket()  # every TemplateURL names it
         self._frozen = True
-        return canonical.document(self.template)
+        sections = canonical.sections(self.template)
+        body = canonical.dumps(sections)
+        self._outline = outline_of(sections)
+        return body
 
     @cached_property
-    def body(self) -> bytes:
-        """The template's canonical bytes."""
-        return canonical.dumps(self.document)
+    def document(self) -> dict[str, Any]:
+        """The template as JSON data, read back from its bytes (few need more than the
+        outline)."""
+        return canonical.loads(self.body)
 
     @cached_property
     def sha256(self) -> str:
