@@ -44,8 +44,10 @@ from troposphere import (
     cloudformation,
 )
 
-from tap import canonical, names, quotas, wiring
+from tap import canonical, names, quotas, troposphere_fast, wiring
 from tap.errors import BuildError
+
+troposphere_fast.install()  # every template is a Stack's: its objects are set up cheaply
 
 _STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
