@@ -16,17 +16,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tap import config, paths
 from tap.ci import render_workflows
 from tap.config.schema import Invalid
 from tap.emit import Emission, emit_tree, orphan_files, stale_files, write
 from tap.errors import BuildError, UserError
-from tap.lint import Finding, Linter, Progress
 from tap.package import FunctionPackager
 from tap.stackmaker import StackMaker
-from tap.systems import Tools, bootstrap
+from tap.systems import Tools
 from tap.systems import builder as system_builder
+
+if TYPE_CHECKING:
+    from tap.lint import Finding, Linter, Progress
 
 BOOTSTRAP = "bootstrap"
 STACKS_DOCUMENT = "docs/stacks.md"
@@ -95,6 +98,9 @@ def select_targets(system: str | None, env: str | None, config_dir: Path) -> lis
 def build_target(target: Target, tools: Tools, config_dir: Path) -> None:
     files: Mapping[str, bytes] = {}
     if target.env is None:  # the bootstrap stack: one per account and region, no config
+        # Imported when built, like cfn-lint (see lint_targets).
+        from tap.systems import bootstrap
+
         root, description = bootstrap.build(), {"system": BOOTSTRAP}
     else:
         settings = config.load(target.system, target.env, config_dir)
@@ -115,6 +121,10 @@ def lint_targets(
 ) -> None:
     """Lint every template of `targets` in one batch per region: the uncached ones of all
     folders share one pool of workers."""
+    # Imported when linting: a build of one folder without lint (the quick loop of
+    # someone editing a system) does without these and the bootstrap's ~40 ms of imports.
+    from tap.lint import Linter
+
     linters = {} if linters is None else linters
     for region in sorted({target.region for target in targets}):
         chosen = [target for target in targets if target.region == region]

@@ -22,7 +22,6 @@ packager and are not shipped:
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import io
 import json
 import re
@@ -178,6 +177,8 @@ def distribution_entries(distribution: str, pins: Mapping[str, str], listed_in: 
             f"{shown(listed_in)}: {distribution} is not pinned in requirements.txt; allowed: a "
             f"distribution requirements.txt pins as {distribution}==<version>"
         )
+    import importlib.metadata  # only for functions that vendor a distribution
+
     try:
         installed = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:

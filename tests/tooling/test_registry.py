@@ -9,6 +9,7 @@ import pytest
 
 from tap import config
 from tap.config.common import SystemSettings
+from tap.config.microservices import MicroservicesSettings
 from tap.config.schema import setting
 from tap.errors import UserError
 from tap.package import FunctionPackager
@@ -20,6 +21,7 @@ from tap.systems.microservices import build as build_microservices
 
 def test_every_registered_system_resolves_to_its_packages_build():
     assert config.SYSTEMS == ("distribution", "microservices")
+    assert config.named(config.REGISTRY["microservices"].settings) is MicroservicesSettings
     assert builder("distribution") is build_distribution
     assert builder("microservices") is build_microservices
 
@@ -33,7 +35,7 @@ def test_an_unregistered_system_has_no_builder_and_no_config():
 
 def test_config_loads_each_system_into_its_registered_settings():
     for system, entry in config.REGISTRY.items():
-        assert type(config.load(system, "dev")) is entry.settings
+        assert type(config.load(system, "dev")) is config.named(entry.settings)
 
 
 # --- a system added by one row -------------------------------------------------------
@@ -49,7 +51,7 @@ def build_greeting(settings: GreetingSettings, package: FunctionPackager) -> Sys
 
 
 def test_one_row_is_all_a_new_system_needs(monkeypatch, tmp_path: Path):
-    registry = {**config.REGISTRY, "greeting": config.System(GreetingSettings, f"{__name__}:build_greeting")}
+    registry = {**config.REGISTRY, "greeting": config.System(f"{__name__}:GreetingSettings", f"{__name__}:build_greeting")}
     monkeypatch.setattr(config, "REGISTRY", registry)
     monkeypatch.setattr(config, "SYSTEMS", tuple(sorted(registry)))  # derived once, at import
     (tmp_path / "greeting").mkdir()

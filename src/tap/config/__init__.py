@@ -7,37 +7,43 @@ becomes a `UserError` listing the choices.
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from tap import paths
-from tap.config.distribution import DistributionSettings
-from tap.config.microservices import MicroservicesSettings
 from tap.config.schema import Invalid, parse
 from tap.errors import ConfigError, UserError
 
 
 @dataclass(frozen=True)
 class System:
-    """One system tap builds: the settings its config files hold, and where its build
-    function is (`module:function`). The build is named, not imported: config sits below
-    the systems, and `tap.systems.builder` imports it only when asked."""
+    """One system tap builds: the class of settings its config files hold and its build
+    function, each named as `module:name`. Named, not imported: config sits below the
+    systems, and a build of one system imports only that system's modules (`named`)."""
 
-    settings: type
+    settings: str
     build: str
 
 
 # Every system, once: adding a system means adding its row here.
 REGISTRY: Mapping[str, System] = MappingProxyType({
-    "distribution": System(DistributionSettings, "tap.systems.distribution:build"),
-    "microservices": System(MicroservicesSettings, "tap.systems.microservices:build"),
+    "distribution": System("tap.config.distribution:DistributionSettings", "tap.systems.distribution:build"),
+    "microservices": System("tap.config.microservices:MicroservicesSettings", "tap.systems.microservices:build"),
 })
 SYSTEMS = tuple(sorted(REGISTRY))
 _ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+def named(reference: str) -> Any:
+    """What a registry row names (`module:name`), imported."""
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def check_system(system: str) -> str:
@@ -94,7 +100,7 @@ def load(system: str, env: str, config_dir: Path = paths.CONFIG_DIR):
     except OSError as err:
         raise UserError(f"{shown}: cannot be read ({err.strerror}); allowed: a readable TOML file") from None
     try:
-        return parse(REGISTRY[system].settings, table, env=env)
+        return parse(named(REGISTRY[system].settings), table, env=env)
     except Invalid as err:
         raise located(err, system, env, config_dir) from None
 

@@ -9,7 +9,6 @@ or ones made now, in parallel when there are many).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +40,5 @@ Builder = Callable[[Any, Tools], SystemBuild]
 
 def builder(system: str) -> Builder:
     """The build function of `system`, as tap.config.REGISTRY names it (KeyError if unknown)."""
-    module, function = config.REGISTRY[system].build.split(":")
-    build: Builder = getattr(importlib.import_module(module), function)
+    build: Builder = config.named(config.REGISTRY[system].build)
     return build
