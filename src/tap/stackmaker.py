@@ -25,7 +25,6 @@ tooling, reads and writes the cache and starts the workers.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import shutil
 import uuid
@@ -109,25 +108,14 @@ class StackMaker:
         if "fork" not in multiprocessing.get_all_start_methods():
             return [None] * len(makes)
         _batch[:] = makes  # the workers inherit the functions: closures need no pickling
-        # Frozen here, once: a worker's collections then skip what it inherits, without
-        # each worker writing to (and so copying) every inherited page to freeze it.
-        gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 return pool.map(_render_one, range(len(makes)), chunksize=max(1, len(makes) // (4 * workers)))
         finally:
-            gc.unfreeze()
             _batch.clear()
 
 
 _batch: list[tuple[Callable[[], Stack], Path | None]] = []
-# A worker frees the cycles its stacks leave (the build switches the collector off)
-# once it has rendered this many bytes since it last did: each MB of templates leaves
-# about 6 MB of objects behind. A collection costs what freeing them costs, so it
-# happens only where memory needs it: never in a build of 100 services, every ~16
-# stacks at 1,000 (workers 78 MB each, against 127 MB without collecting).
-COLLECT_AFTER_BYTES = 6_000_000
-_rendered_since_collect = [0]
 
 
 def _render_one(index: int) -> Rendered | None:
@@ -136,15 +124,14 @@ def _render_one(index: int) -> Rendered | None:
     try:
         stack = make()
         if any(member.assets for member in stack.walk()):
+            stack.release()
             return None
         rendered = _rendered(stack)
         if entry is not None:
             _write(entry, rendered)
-        del stack
-        _rendered_since_collect[0] += sum(len(body) for _, body, _, _ in rendered)
-        if _rendered_since_collect[0] >= COLLECT_AFTER_BYTES:
-            gc.collect()
-            _rendered_since_collect[0] = 0
+        # Freed now, not by the cycle collector the build switches off: a worker stays
+        # at its size after forking however many stacks it makes.
+        stack.release()
         return rendered
     except Exception:  # noqa: BLE001 - made again in the parent, which reports it
         return None

@@ -281,6 +281,14 @@ class Stack:
             return self._outline.get(section, {})
         return {"Parameters": self.template.parameters, "Outputs": self.template.outputs}[section]
 
+    def release(self) -> None:
+        """Drop this rendered tree's objects: for whoever keeps only its bytes. Parents and
+        children refer to each other (a child's URL is resolved through its parent), so
+        otherwise only the cycle collector, which a build switches off, frees them. The
+        stacks are unusable afterwards."""
+        for member in list(self.walk()):
+            member.__dict__.clear()
+
     def tree_root(self) -> "Stack":
         return self if self.parent is None else self.parent.tree_root()
 
