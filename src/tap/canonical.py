@@ -59,27 +59,9 @@ def sections(template: Template) -> dict[str, Any]:
 
 
 def plain(value: Any) -> Any:
-    """`troposphere.encode_to_dict(value)`: JSON data made of dicts, lists and scalars."""
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, dict):
-        return {name: plain(item) for name, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if isinstance(value, BaseAWSObject) and type(value).to_dict is BaseAWSObject.to_dict:
-        return _object(value)
-    if isinstance(value, AWSHelperFn) and type(value).to_dict is AWSHelperFn.to_dict:
-        return plain(value.data)  # Ref, GetAtt, Sub, Join...
-    if hasattr(value, "to_dict"):
-        return plain(value.to_dict())
-    if hasattr(value, "JSONrepr"):  # awacs
-        return plain(value.JSONrepr())
-    return value
-
-
-def _object(value: BaseAWSObject) -> Any:
-    """BaseAWSObject.to_dict(validation=True), recursing through `plain`."""
-    return plain(_own_dict(value))
+    """`value` as JSON data (dicts, lists and scalars): what `troposphere.encode_to_dict`
+    makes of it, encoded as `dumps` encodes it."""
+    return orjson.loads(orjson.dumps(value, default=_encoded))
 
 
 def _own_dict(value: BaseAWSObject) -> dict[str, Any]:
@@ -117,8 +99,8 @@ def _kind(cls: type) -> int:
 
 
 def _encoded(value: Any) -> Any:
-    """orjson's `default`: one level of what `plain` makes of an object orjson does not
-    know; orjson encodes what is returned, asking again for the objects inside."""
+    """orjson's `default`, for an object it does not know: that object's own data, one
+    level deep; orjson encodes it, asking again for the objects inside."""
     cls = type(value)
     kind = _kinds.get(cls)
     if kind is None:

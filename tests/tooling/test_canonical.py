@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from troposphere import Sub, sns
 
 from tap import canonical
+from tap.stacktree import Stack
 from tap.systems import Tools
 from tap.systems.microservices import build
 from tests.systems.microservices import config, service
@@ -42,3 +44,11 @@ def test_a_many_service_platform_renders_the_same_both_ways():
     system = build(microservices_settings(config(services, load_balancer={"count": 3})), Tools())
     for stack in system.root.walk():
         assert stack.document == stack.template.to_dict(), stack.name
+
+
+def test_a_template_beyond_ascii_gets_the_bytes_json_dumps_gives():
+    stack = Stack("notices", "Avis \u00e0 la client\u00e8le")
+    stack.add(sns.Topic("Topic", DisplayName=Sub("caf\u00e9 ${AWS::Region}")))
+    expected = json.dumps(stack.template.to_dict(), sort_keys=True, indent=2) + "\n"
+    assert stack.body == expected.encode("ascii")
+    assert b"\\u00e9" in stack.body
