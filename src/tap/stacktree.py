@@ -82,7 +82,7 @@ class Asset(Protocol):
 Outline = Mapping[str, Any]
 
 
-def outline_of(sections: Mapping[str, Any]) -> dict[str, Any]:
+def _outline_of(sections: Mapping[str, Any]) -> dict[str, Any]:
     """What a parent and the quota check read of a template (its `canonical.sections`, or
     its data), without the rest."""
     found: dict[str, Any] = {}
@@ -315,7 +315,7 @@ class Stack:
         self._frozen = True
         sections = canonical.sections(self.template)
         body = canonical.dumps(sections)
-        self._outline = outline_of(sections)
+        self._outline = _outline_of(sections)
         return body
 
     @cached_property
